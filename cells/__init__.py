@@ -1,0 +1,1 @@
+"""The parametric cell library of layoutgen: one module per cell family."""

@@ -1,0 +1,1 @@
+"""The geometry checker (being built: issue 5)."""

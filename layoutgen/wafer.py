@@ -1,0 +1,208 @@
+"""Assembly of dies into a wafer: grid placement, wafer outline, wafer map.
+
+Shared by every wafer product. The die cell is placed by repetition: one GDS array
+reference (AREF) per row of whole dies, so the file grows with the number of rows,
+not of dies.
+
+Coordinates: the wafer centre is the origin; the notch is at 6 o'clock (-Y).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+
+import gdstk
+import numpy as np
+
+from layoutgen.geometry import circle_points, snap
+
+#: offsets tried for the die grid, as fractions of the step: (0, 0) puts a die's
+#: centre on the wafer centre; (0.5, 0.5) puts a die corner (a lane crossing) there.
+GRID_OFFSETS: dict[str, tuple[float, float]] = {
+    "die": (0.0, 0.0),
+    "corner": (0.5, 0.5),
+    "edge_x": (0.5, 0.0),
+    "edge_y": (0.0, 0.5),
+}
+
+
+@dataclass(frozen=True)
+class WaferGrid:
+    """Where the whole dies of a wafer are.
+
+    Attributes:
+        centers: die centres, N×2 µm, sorted by row (y descending) then x.
+        rows: row index of each die (0 = top row).
+        cols: column index of each die (0 = leftmost column of the grid).
+        offset: which grid offset was chosen (a key of GRID_OFFSETS).
+        counts: whole-die count of every offset tried.
+        step: (x, y) step, µm.
+        die: (width, height) of the die, µm.
+        usable_radius: radius of the usable circle, µm.
+    """
+
+    centers: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    offset: str
+    counts: dict[str, int]
+    step: tuple[float, float]
+    die: tuple[float, float]
+    usable_radius: float
+
+    @property
+    def count(self) -> int:
+        """Number of whole dies."""
+        return len(self.centers)
+
+
+def _grid_for(offset: tuple[float, float], radius: float, die: tuple[float, float],
+              step: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sx, sy = step
+    hw, hh = die[0] / 2, die[1] / 2
+    nx = int(math.ceil(radius / sx)) + 2
+    ny = int(math.ceil(radius / sy)) + 2
+    ix = np.arange(-nx, nx + 1)
+    iy = np.arange(-ny, ny + 1)
+    gx, gy = np.meshgrid(ix, iy)
+    cx = (gx + offset[0]) * sx
+    cy = (gy + offset[1]) * sy
+    # whole die: its farthest corner inside the usable circle
+    fx = np.abs(cx) + hw
+    fy = np.abs(cy) + hh
+    ok = fx * fx + fy * fy <= radius * radius
+    return cx[ok], cy[ok], np.column_stack((gx[ok], gy[ok]))
+
+
+def die_grid(wafer_diameter: float, edge_exclusion: float, die: tuple[float, float],
+             step: tuple[float, float], offset: str = "auto") -> WaferGrid:
+    """Place whole dies on a wafer, maximising their number.
+
+    Args:
+        wafer_diameter: wafer diameter, µm.
+        edge_exclusion: width of the unusable ring at the wafer edge, µm.
+        die: die (width, height), µm; a die is whole when it lies inside the usable circle.
+        step: grid step (x, y), µm: die size plus scribe lane width.
+        offset: ``auto`` (the offset of GRID_OFFSETS with the most dies; ties go to the
+            first listed) or one of its keys.
+    """
+    radius = wafer_diameter / 2 - edge_exclusion
+    counts: dict[str, int] = {}
+    results = {}
+    names = list(GRID_OFFSETS) if offset == "auto" else [offset]
+    for name in names:
+        cx, cy, idx = _grid_for(GRID_OFFSETS[name], radius, die, step)
+        counts[name] = len(cx)
+        results[name] = (cx, cy, idx)
+    best = max(names, key=lambda n: (counts[n], -names.index(n)))
+    cx, cy, idx = results[best]
+    order = np.lexsort((cx, -cy))
+    cx, cy, idx = cx[order], cy[order], idx[order]
+    rows = (idx[:, 1].max() - idx[:, 1]) if len(idx) else idx[:, 1]
+    cols = (idx[:, 0] - idx[:, 0].min()) if len(idx) else idx[:, 0]
+    return WaferGrid(snap(np.column_stack((cx, cy))), rows.astype(int), cols.astype(int), best,
+                     counts, step, die, radius)
+
+
+def place_dies(top: gdstk.Cell, die_cell: gdstk.Cell, grid: WaferGrid,
+               die_origin: tuple[float, float] = (0.0, 0.0)) -> int:
+    """Reference ``die_cell`` at every whole die of ``grid``: one array per row.
+
+    Args:
+        top: the wafer cell that receives the references.
+        die_cell: the die cell.
+        grid: the grid from :func:`die_grid`.
+        die_origin: where the die's centre is in the die cell's coordinates, µm.
+
+    Returns:
+        The number of references added (rows).
+    """
+    n = 0
+    sx = grid.step[0]
+    for r in np.unique(grid.rows):
+        sel = grid.rows == r
+        xs = grid.centers[sel, 0]
+        y = float(grid.centers[sel, 1][0])
+        cols = grid.cols[sel]
+        # split the row where columns are not consecutive
+        breaks = np.nonzero(np.diff(cols) != 1)[0] + 1
+        for chunk in np.split(np.arange(len(xs)), breaks):
+            x0 = float(xs[chunk[0]])
+            origin = (x0 - die_origin[0], y - die_origin[1])
+            rep = gdstk.Repetition(columns=len(chunk), rows=1, spacing=(sx, 0)) \
+                if len(chunk) > 1 else None
+            ref = gdstk.Reference(die_cell, origin)
+            if rep is not None:
+                ref.repetition = rep
+            top.add(ref)
+            n += 1
+    return n
+
+
+def wafer_outline(diameter: float, edge_exclusion: float, notch_depth: float = 1000.0,
+                  notch_angle: float = 90.0, layer: int = 99, datatype: int = 0,
+                  tolerance: float = 1.0) -> list[gdstk.Polygon]:
+    """The wafer outline with its notch at -Y, and the usable circle, as polygons.
+
+    Args:
+        diameter: wafer diameter, µm.
+        edge_exclusion: unusable edge ring width, µm.
+        notch_depth: notch depth, µm (SEMI: about 1 mm).
+        notch_angle: notch opening angle, degrees (SEMI: 90).
+        layer, datatype: GDS layer of the outlines.
+        tolerance: chord error of the circles, µm.
+    """
+    r = diameter / 2
+    outer = gdstk.Polygon(circle_points(r, tolerance=tolerance))
+    half = notch_depth * math.tan(math.radians(notch_angle / 2))
+    notch = gdstk.Polygon(snap([(-half, -r - 1), (half, -r - 1), (0, -r + notch_depth)]))
+    wafer = gdstk.boolean(outer, notch, "not", layer=layer, datatype=datatype)
+    # the outline as a thin band, so the usable area inside stays visible
+    band = gdstk.offset(wafer, -max(50.0, diameter * 2e-4), join="miter")
+    ring = gdstk.boolean(wafer, band, "not", layer=layer, datatype=datatype)
+    usable_r = r - edge_exclusion
+    usable = gdstk.Polygon(circle_points(usable_r, tolerance=tolerance))
+    uband = gdstk.Polygon(circle_points(usable_r - max(20.0, diameter * 1e-4), tolerance=tolerance))
+    uring = gdstk.boolean(usable, uband, "not", layer=layer, datatype=datatype)
+    return [gdstk.Polygon(snap(p.points), layer=layer, datatype=datatype) for p in ring + uring]
+
+
+def wafer_map_rows(grid: WaferGrid) -> list[dict]:
+    """One dict per die: index, row, col, x and y of its centre (µm)."""
+    return [
+        {"index": i, "row": int(r), "col": int(c), "x": float(x), "y": float(y)}
+        for i, (r, c, (x, y)) in enumerate(zip(grid.rows, grid.cols, grid.centers, strict=True))
+    ]
+
+
+def wafer_map_json(grid: WaferGrid, product: str, wafer_diameter: float,
+                   edge_exclusion: float) -> str:
+    """The wafer map as JSON text (metadata and the die list)."""
+    doc = {
+        "product": product,
+        "units": "um",
+        "wafer_diameter": wafer_diameter,
+        "edge_exclusion": edge_exclusion,
+        "usable_radius": grid.usable_radius,
+        "die_size": list(grid.die),
+        "step": list(grid.step),
+        "grid_offset": grid.offset,
+        "counts_by_offset": grid.counts,
+        "die_count": grid.count,
+        "dies": wafer_map_rows(grid),
+    }
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+
+
+def wafer_map_csv(grid: WaferGrid) -> str:
+    """The wafer map as CSV text: index,row,col,x_um,y_um."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["index", "row", "col", "x_um", "y_um"])
+    for d in wafer_map_rows(grid):
+        w.writerow([d["index"], d["row"], d["col"], f"{d['x']:.3f}", f"{d['y']:.3f}"])
+    return buf.getvalue()
