@@ -1,1 +1,39 @@
-"""The geometry checker (being built: issue 5)."""
+"""The geometry checker: judges GDS/OASIS geometry read back from a file.
+
+Use from Python::
+
+    import layoutgen
+    report = layoutgen.check("die.gds", rules="amkor-400")
+    assert report.passed, report.table()
+    layoutgen.assert_passes("die.gds")        # AssertionError listing the violations
+
+The checker never imports ``cells``: it judges geometry, never the parameters that
+made it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from layoutgen.check.checks import CHECKS
+from layoutgen.check.engine import check
+from layoutgen.check.report import CheckInfo, CheckResult, Report, Violation
+
+__all__ = ["CHECKS", "CheckInfo", "CheckResult", "Report", "Violation", "assert_passes", "check"]
+
+
+def assert_passes(layout: Any, rules: Any = "default", **kwargs: Any) -> Report:
+    """Check ``layout``; raise AssertionError listing the violations if any.
+
+    Args:
+        layout: a path, gdstk cell or library (see :func:`check`).
+        rules: rule set name, TOML file or RuleSet.
+        kwargs: passed to :func:`check` (``layers``, ``flat``).
+
+    Returns:
+        The report, when it passed.
+    """
+    report = check(layout, rules=rules, **kwargs)
+    if not report.passed:
+        raise AssertionError(report.table(max_messages=50))
+    return report
