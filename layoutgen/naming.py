@@ -17,7 +17,8 @@ BLAKE2b over the canonical JSON, so names are stable across processes, machines 
 
 Cells are shared (a die references the same pad cell many times), so a cached cell
 must not be modified. That is enforced in practice: every cached cell carries a
-fingerprint of its content; a cache hit whose cell was changed is rebuilt, and
+fingerprint of its content and of every cell it references; a cache hit whose cell
+(or any cell below it) was changed is rebuilt, and
 :func:`layoutgen.io.write` refuses two different cells with one name, naming the
 cell that was changed.
 """
@@ -59,7 +60,7 @@ def canonical(value: Any, path: str = "") -> Any:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            return repr(value)
+            return {"__float__": repr(value)}  # never equal to the string 'nan'
         r = round(value, 9)
         if r == int(r) and abs(r) < 2**53:
             return int(r)
@@ -72,7 +73,8 @@ def canonical(value: Any, path: str = "") -> Any:
         items = [canonical(v, path) for v in value]
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
     if isinstance(value, dict):
-        return {str(k): canonical(v, f"{path}.{k}") for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        items = sorted(value.items(), key=lambda kv: str(kv[0]))
+        return {str(k): canonical(v, f"{path}.{k}") for k, v in items}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"__type__": type(value).__name__, **canonical(dataclasses.asdict(value), path)}
     canon = getattr(value, "__canonical__", None)
@@ -110,7 +112,7 @@ def fingerprint(c: gdstk.Cell) -> str:
         h.update(b"P%d/%d" % (p.layer, p.datatype))
         h.update(np.ascontiguousarray(p.points, dtype=np.float64).tobytes())
         if p.repetition.size:
-            h.update(np.ascontiguousarray(p.repetition.offsets).tobytes())
+            h.update(np.ascontiguousarray(p.repetition.get_offsets()).tobytes())
     for path in c.paths:
         for poly in path.to_polygons():
             h.update(b"Q%d/%d" % (poly.layer, poly.datatype))
@@ -123,7 +125,16 @@ def fingerprint(c: gdstk.Cell) -> str:
             f"R{name}|{tuple(r.origin)}|{r.rotation}|{r.magnification}|{r.x_reflection}".encode()
         )
         if r.repetition.size:
-            h.update(np.ascontiguousarray(r.repetition.offsets).tobytes())
+            h.update(np.ascontiguousarray(r.repetition.get_offsets()).tobytes())
+    return h.hexdigest()
+
+
+def tree_fingerprint(c: gdstk.Cell) -> str:
+    """A content hash of ``c`` and of every cell it references, at any depth."""
+    parts = sorted(fingerprint(d) for d in c.dependencies(True) if isinstance(d, gdstk.Cell))
+    h = hashlib.blake2b(fingerprint(c).encode(), digest_size=16)
+    for part in parts:
+        h.update(part.encode())
     return h.hexdigest()
 
 
@@ -149,13 +160,15 @@ def cell(prefix: str | None = None) -> Callable[[F], F]:
             params = dict(bound.arguments)
             name = cell_name(pre, params)
             hit = cache.get(name)
-            if hit is not None and fingerprint(hit[0]) == hit[1]:
+            if hit is not None and tree_fingerprint(hit[0]) == hit[1]:
                 return hit[0]
             built = fn(**params)
             if not isinstance(built, gdstk.Cell):
-                raise TypeError(f"{fn.__name__} must return a gdstk.Cell, got {type(built).__name__}")
+                raise TypeError(
+                    f"{fn.__name__} must return a gdstk.Cell, got {type(built).__name__}"
+                )
             built.name = name
-            cache[name] = (built, fingerprint(built))
+            cache[name] = (built, tree_fingerprint(built))
             return built
 
         wrapper.cache_clear = cache.clear  # type: ignore[attr-defined]

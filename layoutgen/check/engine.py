@@ -16,6 +16,7 @@ The scribe checks always see every die outline of the layout.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -237,6 +238,12 @@ class Engine:
             if grp:
                 boxes[lay] = (np.concatenate(grp), np.concatenate(idx), np.vstack(bxs))
         trees: dict[str, shapely.STRtree] = {}
+        local_frames: dict[int, np.ndarray] = {}
+        for gi, p in enumerate(c.placements):
+            m0 = p.matrices[0]
+            if np.allclose(p.matrices, m0[None], rtol=0, atol=1e-12) and \
+                    abs(np.linalg.det(m0)) > 1e-12:
+                local_frames[gi] = np.linalg.inv(m0)
         for (a, b), d in self.halo.items():
             if a not in boxes or b not in boxes:
                 continue
@@ -248,6 +255,27 @@ class Engine:
             left, right = trees[b].query(qa, predicate="intersects")
             diff = (ga[left] != gb[right]) | (ia[left] != ib[right])
             left, right = left[diff], right[diff]
+            # two instances of one rotated array: axis-parallel boxes in the top frame
+            # overlap where the cells do not; judge them again in the cell's own frame
+            same = (ga[left] == gb[right]) & (ga[left] >= 0)
+            if same.any():
+                keep = np.ones(len(left), dtype=bool)
+                for g in np.unique(ga[left][same]):
+                    p = c.placements[int(g)]
+                    inv = local_frames.get(int(g))
+                    if inv is None:
+                        continue
+                    sel = np.nonzero(same & (ga[left] == g))[0]
+                    rel = (p.offsets[ib[right[sel]]] - p.offsets[ia[left[sel]]]) @ inv.T
+                    dl = d * math.sqrt(abs(np.linalg.det(inv)))
+                    bba = self.bbox(p.child).get(a)
+                    bbb = self.bbox(p.child).get(b)
+                    hit = ((bba[0] - dl <= bbb[2] + rel[:, 0])
+                           & (bbb[0] + rel[:, 0] <= bba[2] + dl)
+                           & (bba[1] - dl <= bbb[3] + rel[:, 1])
+                           & (bbb[1] + rel[:, 1] <= bba[3] + dl))
+                    keep[sel] = hit
+                left, right = left[keep], right[keep]
             for g_arr, i_arr in ((ga[left], ia[left]), (gb[right], ib[right])):
                 sel = g_arr >= 0
                 for g in np.unique(g_arr[sel]):

@@ -107,7 +107,7 @@ def _ref_transform(ref: gdstk.Reference) -> tuple[np.ndarray, np.ndarray]:
         rot = rot @ np.array([[1.0, 0.0], [0.0, -1.0]])
     origin = np.asarray(ref.origin, dtype=float)
     if ref.repetition.size:
-        offs = origin + np.asarray(ref.repetition.offsets, dtype=float)
+        offs = origin + np.asarray(ref.repetition.get_offsets(), dtype=float)
     else:
         offs = origin[None, :]
     mats = np.broadcast_to(rot, (len(offs), 2, 2)).copy()
@@ -147,7 +147,7 @@ def _topo_order(cells: dict[str, CellData], roots: list[str]) -> list[str]:
 def _polygons_of(obj: gdstk.Polygon) -> list[np.ndarray]:
     pts = np.asarray(obj.points, dtype=float)
     if obj.repetition.size:
-        return [pts + off for off in np.asarray(obj.repetition.offsets, dtype=float)]
+        return [pts + off for off in np.asarray(obj.repetition.get_offsets(), dtype=float)]
     return [pts]
 
 
