@@ -22,18 +22,24 @@ from layoutgen.check.report import CheckInfo, CheckResult, Report, Violation
 __all__ = ["CHECKS", "CheckInfo", "CheckResult", "Report", "Violation", "assert_passes", "check"]
 
 
-def assert_passes(layout: Any, rules: Any = "default", **kwargs: Any) -> Report:
+def assert_passes(layout: Any, rules: Any = "default", allow_empty: bool = False,
+                  **kwargs: Any) -> Report:
     """Check ``layout``; raise AssertionError listing the violations if any.
 
     Args:
         layout: a path, gdstk cell or library (see :func:`check`).
         rules: rule set name, TOML file or RuleSet.
+        allow_empty: accept a layout on which no check applies (none of the checked
+            layers is drawn). Off by default: a wrong layer map must not pass silently.
         kwargs: passed to :func:`check` (``layers``, ``flat``).
 
     Returns:
         The report, when it passed.
     """
     report = check(layout, rules=rules, **kwargs)
+    if not report.checks and not allow_empty:
+        raise AssertionError(f"{report.source}: no check applied: none of the checked layers "
+                             "is drawn (wrong layer map?)")
     if not report.passed:
         raise AssertionError(report.table(max_messages=50))
     return report

@@ -472,6 +472,7 @@ def check(layout: Any, rules: str | Path | RuleSet = "default", layers: LayerMap
     stats = dict(eng.stats)
     stats["cells"] = len(data.cells)
     stats["dies"] = len(dies)
+    stats["top"] = data.tops[0] if data.tops else ""
     stats["seconds"] = round(time.perf_counter() - t0, 4)
     return Report(data.source, ruleset.name, results, violations,
                   "flat" if flat else "hierarchical", stats)

@@ -157,6 +157,9 @@ class Report:
             rows.append(f"{k:<26} {claims:<22} {'pass' if r.passed else 'FAIL':<6} "
                         f"{r.judged:>7} {r.violations:>10}")
         rows.append("")
+        if not self.results:
+            rows.append("no check applied: none of the checked layers is drawn (is the layer "
+                        "map right? see --layers)")
         n = len(self.violations)
         verdict = "PASSED" if self.passed else f"FAILED: {n} violation{'s' if n != 1 else ''}"
         rows.append(f"{self.source}: {verdict} ({len(self.results)} checks, rules "
