@@ -45,6 +45,7 @@ from layoutgen.check.reader import (
     Placement,
     from_cells,
     read_layout,
+    topo_order,
 )
 from layoutgen.check.report import CheckResult, Report, Violation
 from layoutgen.errors import LayoutReadError
@@ -52,6 +53,10 @@ from layoutgen.layers import DEFAULT_LAYERS, LayerMap
 from layoutgen.rules import RuleSet, load_ruleset
 
 ROOT = "\0root"
+#: deepest cell hierarchy accepted
+MAX_DEPTH = 256
+#: most violations listed (the counts per check stay exact)
+MAX_VIOLATIONS = 100_000
 
 Flat = dict[str, tuple[np.ndarray, np.ndarray]]  # layer -> (coords, lengths)
 
@@ -80,6 +85,7 @@ class _Local:
     violations: list[Violation] = field(default_factory=list)
     judged: dict[str, int] = field(default_factory=dict)
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # exact, even past the list's cap
 
 
 class Engine:
@@ -117,6 +123,20 @@ class Engine:
         self._local: dict[str, _Local] = {}
         self.stats: dict[str, Any] = {"cells_judged": 0, "independent_placements": 0,
                                       "flattened_placements": 0}
+        # parents before children; raises on a reference cycle. Facts per cell are
+        # computed children first, so no recursion runs deep on a deep hierarchy.
+        self.order = topo_order(self.cells, [ROOT])  # type: ignore[arg-type]
+        depth = {ROOT: 0}
+        for n in self.order:
+            for p in self.cells[n].placements:
+                depth[p.child] = max(depth.get(p.child, 0), depth[n] + 1)
+        self.depth = max(depth.values())
+        if self.depth > MAX_DEPTH:
+            raise LayoutReadError(f"{data.source}: cell hierarchy is {self.depth} levels deep, "
+                                  f"over the limit of {MAX_DEPTH}")
+        for n in reversed(self.order):
+            self.present(n)
+            self.bbox(n)
         present = self.present(ROOT)
         self.enabled = self._enabled(present)
         self.halo = self._halo()
@@ -197,15 +217,11 @@ class Engine:
     def flat_count(self, name: str) -> int:
         """Polygons on the used layers under ``name``, counted without expanding."""
         memo: dict[str, int] = {}
-
-        def count(n: str) -> int:
-            if n not in memo:
-                c = self.cells[n]
-                memo[n] = sum(len(v[1]) for v in c.own.values()) + sum(
-                    count(p.child) * p.count for p in c.placements)
-            return memo[n]
-
-        return count(name)
+        for n in reversed(self.order):
+            c = self.cells[n]
+            memo[n] = sum(len(v[1]) for v in c.own.values()) + sum(
+                memo[p.child] * p.count for p in c.placements)
+        return memo[name]
 
     # ------------------------------------------------------------ judging
     def _interacting(self, c: _Cell) -> list[np.ndarray]:
@@ -377,7 +393,8 @@ def _judge_scope(s: Scope, eng: Engine, out: _Local, cell: str) -> None:
     run_scope(s, ctx)
     for v in ctx.violations:
         v.cell = None if cell in (ROOT, "<flat>") else cell
-    out.violations.extend(ctx.violations)
+        out.counts[v.check] = out.counts.get(v.check, 0) + 1
+    out.violations.extend(ctx.violations[:max(0, MAX_VIOLATIONS - len(out.violations))])
     for k, n in ctx.judged.items():
         out.judged[k] = out.judged.get(k, 0) + n
     _merge_details(out.details, ctx.details, 1)
@@ -397,8 +414,15 @@ def _merge_local(out: _Local, local: _Local, mats: np.ndarray, offs: np.ndarray)
     for kname, n in local.judged.items():
         out.judged[kname] = out.judged.get(kname, 0) + n * k
     _merge_details(out.details, local.details, k)
+    for kname, n in local.counts.items():
+        out.counts[kname] = out.counts.get(kname, 0) + n * k
     if not local.violations:
         return
+    room = MAX_VIOLATIONS - len(out.violations)
+    if room <= 0:
+        return
+    k = min(k, max(1, room // len(local.violations)))
+    mats, offs = mats[:k], offs[:k]
     for v in local.violations:
         xy = np.einsum("kij,j->ki", mats, np.array([v.x, v.y])) + offs
         if v.bbox is not None:
@@ -459,6 +483,9 @@ def check(layout: Any, rules: str | Path | RuleSet = "default", layers: LayerMap
                                   or "scribe.width" in eng.enabled) else []
     check_scribe(dies, ctx, eng.tol)
     violations = local.violations + ctx.violations
+    counts = dict(local.counts)
+    for v in ctx.violations:
+        counts[v.check] = counts.get(v.check, 0) + 1
     judged = dict(local.judged)
     for k, n in ctx.judged.items():
         judged[k] = judged.get(k, 0) + n
@@ -466,13 +493,17 @@ def check(layout: Any, rules: str | Path | RuleSet = "default", layers: LayerMap
     for cid in sorted(eng.enabled):
         results[cid] = CheckResult(CHECKS[cid], judged.get(cid, 0), 0,
                                    local.details.get(cid, {}))
-    for v in violations:
-        results[v.check].violations += 1
+    for cid, n in counts.items():
+        results[cid].violations += n
+    violations = violations[:MAX_VIOLATIONS]
     violations.sort(key=lambda v: (v.check, round(v.y, 3), round(v.x, 3), v.message))
     stats = dict(eng.stats)
+    stats["violations"] = sum(counts.values())
     stats["cells"] = len(data.cells)
     stats["dies"] = len(dies)
     stats["top"] = data.tops[0] if data.tops else ""
+    if data.notes:
+        stats["reader_warnings"] = data.notes
     stats["seconds"] = round(time.perf_counter() - t0, 4)
     return Report(data.source, ruleset.name, results, violations,
                   "flat" if flat else "hierarchical", stats)

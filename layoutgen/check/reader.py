@@ -14,8 +14,12 @@ below a limit. Every failure is a :class:`LayoutReadError` with one clear line.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import tempfile
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,17 +85,19 @@ class LayoutData:
         tops: names of the top cells (referenced by no other cell), sorted.
         dbu: database unit, µm.
         source: the file read, or a description.
+        notes: warnings the parser gave while reading.
     """
 
     cells: dict[str, CellData]
     tops: list[str]
     dbu: float
     source: str
+    notes: list[str] = field(default_factory=list)
 
     def flat_count(self, name: str, memo: dict[str, int] | None = None) -> int:
         """Number of polygons ``name`` expands to, computed without expanding."""
         memo = {} if memo is None else memo
-        order = _topo_order(self.cells, [name])
+        order = topo_order(self.cells, [name])
         for n in reversed(order):
             c = self.cells[n]
             memo[n] = c.own_count() + sum(memo[p.child] * p.count for p in c.placements)
@@ -114,7 +120,7 @@ def _ref_transform(ref: gdstk.Reference) -> tuple[np.ndarray, np.ndarray]:
     return mats, offs
 
 
-def _topo_order(cells: dict[str, CellData], roots: list[str]) -> list[str]:
+def topo_order(cells: dict[str, CellData], roots: list[str]) -> list[str]:
     """Cells reachable from ``roots``, parents before children; raises on a cycle."""
     order: list[str] = []
     state: dict[str, int] = {}
@@ -187,7 +193,7 @@ def from_library(lib: gdstk.Library | list[gdstk.Cell], source: str, dbu: float)
     if cells and not tops:
         raise LayoutReadError(f"{source}: reference cycle: every cell is placed inside another")
     data = LayoutData(cells, tops, dbu, source)
-    _topo_order(cells, tops)  # raises on cycles below the tops
+    topo_order(cells, tops)  # raises on cycles below the tops
     for n, c in cells.items():
         for pts_list in c.shapes.values():
             for pts in pts_list:
@@ -222,6 +228,61 @@ def _sniff(path: Path) -> str:
     raise LayoutReadError(f"{path}: not a GDSII or OASIS file (unknown header bytes)")
 
 
+#: seconds a trial read of an OASIS file may take
+PROBE_SECONDS = 120.0
+#: address space a trial read may use, bytes
+PROBE_MEMORY = 8 * 1024**3
+
+
+def _probe(path: Path, kind: str) -> None:
+    """Read the file once in a forked child first, so that a crash, hang or runaway
+    memory in the C parser on a malformed file becomes one clear error here.
+    """
+    if not hasattr(os, "fork"):  # pragma: no cover - not on Linux
+        return
+    import resource
+    import signal
+
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 3
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            resource.setrlimit(resource.RLIMIT_AS, (PROBE_MEMORY, PROBE_MEMORY))
+            reader = gdstk.read_oas if kind == "oas" else gdstk.read_gds
+            reader(str(path), unit=1e-6)
+            code = 0
+        except MemoryError:
+            code = 4
+        except BaseException:
+            code = 3
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + PROBE_SECONDS
+    delay = 0.001
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise LayoutReadError(f"{path}: reading took longer than {PROBE_SECONDS:g} s; "
+                                  "the file looks malformed")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    if os.WIFSIGNALED(status):
+        raise LayoutReadError(f"{path}: malformed {kind.upper()} file (the parser crashed "
+                              f"with signal {os.WTERMSIG(status)})")
+    code = os.WEXITSTATUS(status)
+    if code == 4:
+        raise LayoutReadError(f"{path}: reading needs more than "
+                              f"{PROBE_MEMORY // 1024**3} GiB of memory")
+    if code != 0:
+        raise LayoutReadError(f"{path}: malformed {kind.upper()} file")
+
+
 def read_layout(path: str | os.PathLike) -> LayoutData:
     """Read a GDSII or OASIS file (any writer) into :class:`LayoutData`, in µm.
 
@@ -234,13 +295,19 @@ def read_layout(path: str | os.PathLike) -> LayoutData:
         from layoutgen.check.gdsscan import scan_gds
 
         scan_gds(path)  # structural validation before gdstk touches the bytes
+    else:
+        _probe(path, kind)
     try:
-        if kind == "gds":
-            lib = gdstk.read_gds(str(path), unit=1e-6)
-        else:
-            lib = gdstk.read_oas(str(path), unit=1e-6)
+        with _captured_stderr() as notes, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if kind == "gds":
+                lib = gdstk.read_gds(str(path), unit=1e-6)
+            else:
+                lib = gdstk.read_oas(str(path), unit=1e-6)
     except (RuntimeError, OSError, ValueError, TypeError, MemoryError, OverflowError) as exc:
         raise LayoutReadError(f"{path}: cannot read {kind.upper()} file: {exc}") from None
+    reader_notes = sorted({str(w.message) for w in caught} | {
+        line.strip() for line in notes.text.splitlines() if line.strip()})
     dbu = float(lib.precision) / 1e-6 if lib.precision else 1e-3
     if not (dbu > 0 and math.isfinite(dbu)):
         raise LayoutReadError(f"{path}: bad database unit {lib.precision!r}")
@@ -249,7 +316,33 @@ def read_layout(path: str | os.PathLike) -> LayoutData:
         # empty library from a non-trivial file means the file was not understood
         if not lib.cells and path.stat().st_size > 64:
             raise LayoutReadError(f"{path}: OASIS file holds no readable cell")
-    return from_library(lib, str(path), dbu)
+    data = from_library(lib, str(path), dbu)
+    data.notes = reader_notes
+    return data
+
+
+class _Captured:
+    text = ""
+
+
+@contextlib.contextmanager
+def _captured_stderr():
+    """Capture what C code writes to file descriptor 2 (gdstk's warnings)."""
+    cap = _Captured()
+    try:
+        saved = os.dup(2)
+    except OSError:  # pragma: no cover - no stderr at all
+        yield cap
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield cap
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            cap.text = tmp.read(1 << 16).decode("utf-8", "replace")
 
 
 def from_cells(tops: gdstk.Cell | list[gdstk.Cell], dbu: float = 1e-3) -> LayoutData:

@@ -110,7 +110,7 @@ class Report:
     @property
     def passed(self) -> bool:
         """True when no check found a violation."""
-        return not self.violations
+        return not any(r.violations for r in self.results.values())
 
     @property
     def checks(self) -> list[str]:
@@ -157,17 +157,20 @@ class Report:
             rows.append(f"{k:<26} {claims:<22} {'pass' if r.passed else 'FAIL':<6} "
                         f"{r.judged:>7} {r.violations:>10}")
         rows.append("")
+        for note in self.stats.get("reader_warnings", []):
+            rows.append(f"warning: the file reader said: {note}")
         if not self.results:
             rows.append("no check applied: none of the checked layers is drawn (is the layer "
                         "map right? see --layers)")
-        n = len(self.violations)
+        n = sum(r.violations for r in self.results.values())
         verdict = "PASSED" if self.passed else f"FAILED: {n} violation{'s' if n != 1 else ''}"
         rows.append(f"{self.source}: {verdict} ({len(self.results)} checks, rules "
                     f"{self.rules}, {self.mode})")
         for v in self.violations[:max_messages]:
             rows.append(f"  {v.check}: {v.message}")
-        if n > max_messages:
-            rows.append(f"  ... and {n - max_messages} more (see --json or --lyrdb)")
+        if n > min(max_messages, len(self.violations)):
+            rows.append(f"  ... and {n - min(max_messages, len(self.violations))} more "
+                        "(see --json or --lyrdb)")
         return "\n".join(rows)
 
     def lyrdb(self, top_cell: str = "TOP") -> str:
