@@ -137,6 +137,11 @@ class LayerMap:
     def __hash__(self) -> int:
         return hash(self._layers)
 
+    def __canonical__(self) -> tuple[Layer, ...]:
+        """Canonical form for cell names (``layoutgen.naming``): a cell drawn with another
+        layer map gets another name."""
+        return self._layers
+
     def __repr__(self) -> str:
         return f"LayerMap({len(self)} layers)"
 
