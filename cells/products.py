@@ -20,7 +20,9 @@ KINDS: dict[str, ProductKind] = {**_CAP_KINDS, **_CSP_KINDS}
 def builtin_specs() -> dict[str, Path]:
     """Built-in product name -> its spec file, sorted by name."""
     folder = resources.files("cells") / "products"
-    out = {}
+    out: dict[str, Path] = {}
+    if not folder.is_dir():  # git keeps no empty folder: a clean clone may lack it
+        return out
     for entry in folder.iterdir():
         if entry.name.endswith(".toml"):
             out[entry.name[:-5]] = Path(str(entry))

@@ -19,12 +19,14 @@ class ParameterError(LayoutgenError, ValueError):
         key: dotted key path of the parameter (``seal.width``), or its name.
         value: the value that was given.
         allowed: the allowed range in words (``> 0 µm``).
+        message: the message without the key (``must be > 0 µm, got -5``).
     """
 
     def __init__(self, key: str, message: str, value: object = None, allowed: str = "") -> None:
         self.key = key
         self.value = value
         self.allowed = allowed
+        self.message = message
         super().__init__(f"{key}: {message}")
 
 

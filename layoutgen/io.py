@@ -3,10 +3,11 @@
 * The format follows the extension: ``.gds`` (GDSII) or ``.oas`` (OASIS).
 * Same inputs, same bytes: a fixed GDS timestamp, a fixed library name, every
   referenced cell written once, cells sorted by name.
-* Circles are not fractured needlessly: GDSII allows 8190 vertices in one boundary
-  (8191 points with the closing one), so polygons are split only above that, not at
-  gdstk's default of 199, which would cut every fine circle into pieces that a
-  checker must merge again.
+* Circles are not fractured needlessly: GDSII allows about 8190 vertices in one
+  boundary (8191 points with the closing one), so polygons are split only above
+  ``GDS_MAX_POINTS`` = 8189, not at gdstk's default of 199, which would cut every fine
+  circle into pieces that a checker must merge again. 8189, not 8190: gdstk already
+  warns that a boundary of 8190 vertices is outside the official specification.
 * Atomic: the file is written to a temporary file in the same folder and renamed
   over the target, so a failure leaves the old file or none, never a partial one.
 """
@@ -25,8 +26,9 @@ import gdstk
 from layoutgen.errors import LayoutgenError
 from layoutgen.naming import fingerprint
 
-#: GDSII's limit of vertices in one boundary record.
-GDS_MAX_POINTS = 8190
+#: Most vertices written in one GDSII boundary; larger polygons are fractured. The
+#: largest count gdstk writes without its "outside the GDSII specification" warning.
+GDS_MAX_POINTS = 8189
 #: Fixed timestamp written into every GDS file (so bytes do not depend on the clock).
 FIXED_TIMESTAMP = _dt.datetime(2000, 1, 1, 0, 0, 0)
 LIBRARY_NAME = "LAYOUTGEN"
@@ -111,12 +113,14 @@ def write(tops: gdstk.Cell | Iterable[gdstk.Cell], path: str | Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise LayoutgenError(f"output {path}: extension must be .gds or .oas, got {suffix or 'none'!r}")
+        raise LayoutgenError(
+            f"output {path}: extension must be .gds or .oas, got {suffix or 'none'!r}"
+        )
     lib = library(tops)
     with atomic_path(path) as tmp:
         if suffix == ".gds":
             lib.write_gds(tmp, max_points=GDS_MAX_POINTS, timestamp=FIXED_TIMESTAMP)
         else:
             lib.write_oas(tmp, compression_level=6, detect_rectangles=True,
-                          detect_trapezoids=True, circletolerance=0, validation="crc32")
+                          detect_trapezoids=True, circle_tolerance=0, validation="crc32")
     return path

@@ -16,6 +16,7 @@ Only the known layer names may appear; unspecified names keep their defaults.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -62,7 +63,8 @@ class Layer:
 _DEFAULTS: tuple[Layer, ...] = (
     Layer("DIE", 1, 0, "die outline", "device", "material", "#808080", "I1"),
     Layer("ACTIVE", 2, 0, "active area that a cap seals", "device", "material", "#33a02c", "I5"),
-    Layer("SCRIBE", 3, 0, "scribe lanes on the device wafer", "device", "material", "#b2b2b2", "I9"),
+    Layer("SCRIBE", 3, 0, "scribe lanes on the device wafer", "device", "material", "#b2b2b2",
+          "I9"),
     Layer("PAD", 10, 0, "chip pads (top metal)", "device", "material", "#1f78b4", "I2"),
     Layer("PASSIVATION", 11, 0, "passivation openings", "device", "opening", "#a6cee3", "I1"),
     Layer("PI1", 20, 0, "first dielectric, openings", "device", "opening", "#ff7f00", "I1"),
@@ -250,6 +252,14 @@ def load_layer_map(path: str | Path) -> LayerMap:
     table = data.get("layers", {})
     if not isinstance(table, dict):
         raise SpecError(f"{path}: layers must be a table of [layers.NAME] entries")
+    try:
+        return _merge(table)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+
+
+def _merge(table: dict) -> LayerMap:
+    """The default map with the ``[layers.NAME]`` tables of a user map merged over it."""
     by_name = {lay.name: lay for lay in _DEFAULTS}
     for name, fields in table.items():
         key = f"layers.{name}"
@@ -278,13 +288,13 @@ def load_layer_map(path: str | Path) -> LayerMap:
                     ok = False
             if not ok:
                 raise SpecError(f"{key}.color: must be '#rrggbb', got {col!r}")
+        if "pattern" in fields and not re.fullmatch(r"I\d{1,2}", str(fields["pattern"])):
+            raise SpecError(f"{key}.pattern: must be a KLayout dither pattern I0..I99 "
+                            f"(I0 solid, I1 hollow), got {fields['pattern']!r}")
         for text in ("description", "wafer", "tone", "color", "pattern"):
             if text in fields:
                 if not isinstance(fields[text], str):
                     raise SpecError(f"{key}.{text}: must be a string, got {fields[text]!r}")
                 changes[text] = fields[text]
         by_name[name] = replace(by_name[name], **changes)
-    try:
-        return LayerMap(tuple(by_name[lay.name] for lay in _DEFAULTS))
-    except SpecError as exc:
-        raise SpecError(f"{path}: {exc}") from None
+    return LayerMap(tuple(by_name[lay.name] for lay in _DEFAULTS))

@@ -74,7 +74,7 @@ def canonical(value: Any, path: str = "") -> Any:
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
     if isinstance(value, dict):
         items = sorted(value.items(), key=lambda kv: str(kv[0]))
-        return {str(k): canonical(v, f"{path}.{k}") for k, v in items}
+        return {str(k): canonical(v, f"{path}.{k}" if path else str(k)) for k, v in items}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"__type__": type(value).__name__, **canonical(dataclasses.asdict(value), path)}
     canon = getattr(value, "__canonical__", None)

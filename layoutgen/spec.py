@@ -103,6 +103,7 @@ class Param:
     def validate(self, value: Any) -> Any:
         """Return ``value`` converted to the parameter's type, or raise ParameterError."""
         t = self.type_name
+        raw = value  # errors show the value as written (-5, not -5.0)
         if t == "bool":
             if not isinstance(value, bool):
                 raise self.fail(value, "must be true or false")
@@ -125,15 +126,15 @@ class Param:
             else:
                 value = float(value)
                 if not math.isfinite(value):
-                    raise self.fail(value)
+                    raise self.fail(raw)
             if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-                raise self.fail(value)
+                raise self.fail(raw)
             if self.high is not None and (
                 value > self.high or (self.high_open and value == self.high)
             ):
-                raise self.fail(value)
+                raise self.fail(raw)
             if self.choices is not None and value not in self.choices:
-                raise self.fail(value)
+                raise self.fail(raw)
             return value
         # lists
         if not isinstance(value, (list, tuple)):
@@ -229,7 +230,7 @@ class ProductKind:
                 raise ParameterError(key, f"unknown parameter for kind {self.name!r}; "
                                           f"known: {', '.join(sorted(known))}", val)
             merged[key] = p.validate(val)
-        nm = name or self.name
+        nm = self.name if name is None else name
         if not _NAME_RE.match(nm):
             raise ParameterError("name", "must be 1-64 letters, digits, '_', '-' or '.', "
                                          f"got {nm!r}", nm)
@@ -279,7 +280,8 @@ def parse_spec(text: str, kinds: Mapping[str, ProductKind], source: Path | None 
     except ParameterError as exc:
         if source is None:
             raise
-        raise ParameterError(exc.key, f"{exc} (in {source})", exc.value, exc.allowed) from None
+        raise ParameterError(exc.key, f"{exc.message} (in {source})", exc.value,
+                             exc.allowed) from None
 
 
 def load_spec(path: str | Path, kinds: Mapping[str, ProductKind]) -> Spec:
