@@ -1,0 +1,333 @@
+"""The ``layoutgen`` command line.
+
+One function per subcommand (``cmd_<name>``) and one parser builder per subcommand
+(``_add_<name>_parser(sub)``), registered in :data:`PARSERS`. Every subcommand accepts
+``--layers FILE`` (a user layer map, see :func:`layoutgen.layers.load_layer_map`) and
+``--quiet``.
+
+Error contract: every :class:`~layoutgen.errors.LayoutgenError` (and any ``OSError``,
+typically while writing output) becomes exactly one line ``layoutgen: error: <message>`` on
+stderr and exit status 2, without a traceback. Anything else is a bug and shows its
+traceback. Progress lines go to stderr only when stderr is a terminal and
+``--quiet`` is not given; the short summary of written files goes to stdout.
+
+``build`` works in three phases so that a bad input never leaves half an output:
+
+1. load and validate every spec (and the layer map),
+2. build every product in memory (``kind.build(spec, layers) -> BuildResult``),
+3. write every artifact (each one atomically), then ``layoutgen.lyp`` once per run.
+
+An error in phase 1 or 2 writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any, TextIO
+
+from layoutgen import __version__
+from layoutgen.errors import LayoutgenError, SpecError
+from layoutgen.io import write_text
+from layoutgen.layers import DEFAULT_LAYERS, LayerMap, load_layer_map
+from layoutgen.spec import BuildResult, Spec, load_spec
+
+PROG = "layoutgen"
+#: the KLayout layer-properties file written once per ``build`` run.
+LYP_NAME = "layoutgen.lyp"
+#: default output folder of ``build``, relative to the working directory.
+DEFAULT_OUT = "out"
+
+
+# ----------------------------------------------------------------------------- helpers
+class _Reporter:
+    """Progress on stderr (a terminal only, not --quiet) and a summary on stdout.
+
+    Args:
+        quiet: suppress progress and summary.
+        err: stream for progress (stderr).
+        out: stream for the summary (stdout).
+    """
+
+    def __init__(self, quiet: bool, err: TextIO | None = None, out: TextIO | None = None):
+        self.err = err or sys.stderr
+        self.out = out or sys.stdout
+        self.quiet = quiet
+        isatty = getattr(self.err, "isatty", None)
+        self.progress_on = not quiet and bool(isatty and isatty())
+
+    def progress(self, message: str) -> None:
+        """One progress line on stderr (terminal only)."""
+        if self.progress_on:
+            print(f"{PROG}: {message}", file=self.err, flush=True)
+
+    def summary(self, message: str) -> None:
+        """One summary line on stdout (unless --quiet)."""
+        if not self.quiet:
+            print(message, file=self.out)
+
+
+def _layer_map(args: argparse.Namespace) -> LayerMap:
+    """The layer map chosen by ``--layers FILE``, or the default map."""
+    path = getattr(args, "layers", None)
+    return load_layer_map(path) if path else DEFAULT_LAYERS
+
+
+def _one_line(message: str) -> str:
+    """``message`` folded onto one line (error output is exactly one line)."""
+    return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def _os_message(exc: OSError) -> str:
+    """A one-line message for an OSError (``out/x.gds: Permission denied``)."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        return f"{exc.filename}: {what}"
+    return what
+
+
+def _add_parser(sub: Any, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+    """Add subcommand ``name`` with the options every subcommand shares.
+
+    Shared options: ``--layers FILE`` (a user layer map in TOML) and ``-q/--quiet``.
+    """
+    p = sub.add_parser(name, help=help_text, description=description)
+    p.add_argument("--layers", metavar="FILE",
+                   help="layer map (TOML) replacing the default layer numbers")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress on stderr and no summary on stdout")
+    return p
+
+
+# ----------------------------------------------------------------------------- build
+def _products_module() -> Any:
+    """The built-in product registry (``cells.products``), imported when needed.
+
+    Looked up at call time, so tests can replace ``cells.products.KINDS``.
+    """
+    import cells.products as products
+
+    return products
+
+
+def _is_spec_path(arg: str, builtins: dict[str, Path]) -> bool:
+    """True when ``arg`` names a spec file rather than a built-in product.
+
+    ``*.toml`` and anything with a path separator is a file; otherwise a built-in
+    product name wins over a file of the same name in the working directory.
+    """
+    if arg.endswith(".toml") or "/" in arg or "\\" in arg:
+        return True
+    return arg not in builtins and Path(arg).is_file()
+
+
+def resolve_specs(targets: Sequence[str], kinds: dict[str, Any],
+                  builtins: dict[str, Path]) -> list[Spec]:
+    """Load and validate the spec of every build target (phase 1: nothing is written).
+
+    Args:
+        targets: built-in product names or paths of SPEC.toml files; empty means every
+            built-in product.
+        kinds: product kind name -> :class:`layoutgen.spec.ProductKind`.
+        builtins: built-in product name -> its spec file.
+
+    Raises:
+        SpecError: unknown product, unreadable or invalid spec, or two specs that name
+            the same product (they would write the same files).
+        ParameterError: a parameter out of its allowed range.
+    """
+    paths: list[Path] = []
+    if not targets:
+        paths = list(builtins.values())
+    for arg in targets:
+        if _is_spec_path(arg, builtins):
+            paths.append(Path(arg))
+        elif arg in builtins:
+            paths.append(builtins[arg])
+        else:
+            known = ", ".join(builtins) if builtins else "none yet"
+            raise SpecError(f"unknown product {arg!r}; built-in products: {known} "
+                            "(or give the path of a SPEC.toml file)")
+    specs: list[Spec] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        spec = load_spec(path, kinds)
+        first = seen.get(spec.name)
+        if first is not None:
+            if first.resolve() == path.resolve():
+                continue  # the same file named twice
+            raise SpecError(f"{path}: product name {spec.name!r} is also used by {first}; "
+                            "two products would write the same files")
+        seen[spec.name] = path
+        specs.append(spec)
+    return specs
+
+
+def _check_artifact_name(spec: Spec, name: str) -> None:
+    """Refuse artifact names that would leave the output folder."""
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if not name or pure.is_absolute() or ".." in pure.parts or name == LYP_NAME:
+        raise SpecError(f"product {spec.name!r}: kind {spec.kind!r} made an output named "
+                        f"{name!r}; it must be a relative path inside the output folder "
+                        f"and not {LYP_NAME}")
+
+
+def build_products(specs: Sequence[Spec], kinds: dict[str, Any], layers: LayerMap,
+                   report: _Reporter | None = None) -> list[BuildResult]:
+    """Build every product in memory (phase 2: nothing is written).
+
+    Raises:
+        ParameterError: a parameter combination that cannot be built.
+        SpecError: a kind returned no BuildResult, or two outputs with one name.
+    """
+    results: list[BuildResult] = []
+    owner: dict[str, str] = {}
+    for spec in specs:
+        if report:
+            report.progress(f"building {spec.name} (kind {spec.kind})")
+        result = kinds[spec.kind].build(spec, layers)
+        if not isinstance(result, BuildResult):
+            raise SpecError(f"product {spec.name!r}: kind {spec.kind!r} returned "
+                            f"{type(result).__name__}, not a BuildResult")
+        for art in result.artifacts:
+            _check_artifact_name(spec, art.name)
+            if art.name in owner:
+                raise SpecError(f"products {owner[art.name]!r} and {spec.name!r} both write "
+                                f"{art.name}")
+            owner[art.name] = spec.name
+        results.append(result)
+    return results
+
+
+def write_outputs(results: Sequence[BuildResult], layers: LayerMap, out_dir: Path,
+                  report: _Reporter | None = None) -> list[Path]:
+    """Write every artifact, then ``layoutgen.lyp`` (phase 3).
+
+    Each file is written atomically (``layoutgen.io``), so a failure leaves every file
+    either complete or as it was.
+
+    Returns:
+        The paths written, in order.
+    """
+    written: list[Path] = []
+    for result in results:
+        for art in result.artifacts:
+            path = out_dir / art.name
+            art.write(path)
+            written.append(path)
+            if report:
+                report.progress(f"wrote {path} ({art.role})")
+    lyp = write_text(out_dir / LYP_NAME, layers.to_lyp())
+    written.append(lyp)
+    if report:
+        report.progress(f"wrote {lyp} (KLayout layer properties)")
+    return written
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """``layoutgen build``: validate all specs, build all products, then write all files."""
+    report = _Reporter(args.quiet)
+    layers = _layer_map(args)
+    products = _products_module()
+    kinds = dict(products.KINDS)
+    specs = resolve_specs(args.products, kinds, products.builtin_specs())
+    results = build_products(specs, kinds, layers, report)
+    out_dir = Path(args.output)
+    try:
+        written = write_outputs(results, layers, out_dir, report)
+    except OSError as exc:
+        raise LayoutgenError(f"cannot write output: {_os_message(exc)}") from exc
+    if not specs:
+        report.summary(f"no built-in products yet: wrote only {written[-1]}")
+    else:
+        names = ", ".join(p.relative_to(out_dir).as_posix() for p in written)
+        report.summary(f"built {len(specs)} product(s) into {out_dir}/: {names}")
+    return 0
+
+
+def _add_build_parser(sub: Any) -> None:
+    p = _add_parser(
+        sub, "build", "build products into GDS/OASIS files",
+        "Build products (built-in names or SPEC.toml files; none = every built-in "
+        "product). All specs are validated and all products built before any file is "
+        f"written; {LYP_NAME} is written once per run.")
+    p.add_argument("products", nargs="*", metavar="PRODUCT|SPEC.toml",
+                   help="built-in product name or spec file (default: all built-in products)")
+    p.add_argument("-o", "--output", default=DEFAULT_OUT, metavar="DIR",
+                   help=f"output folder (default: ./{DEFAULT_OUT}/)")
+    p.set_defaults(func=cmd_build)
+
+
+# ----------------------------------------------------------------------------- layers
+def cmd_layers(args: argparse.Namespace) -> int:
+    """``layoutgen layers``: print the layer map, or write it as a KLayout ``.lyp``."""
+    layers = _layer_map(args)
+    if args.lyp:
+        try:
+            path = write_text(Path(args.lyp), layers.to_lyp())
+        except OSError as exc:
+            raise LayoutgenError(f"cannot write output: {_os_message(exc)}") from exc
+        _Reporter(args.quiet).summary(f"wrote {path}")
+    else:
+        print(layers.text_table())
+    return 0
+
+
+def _add_layers_parser(sub: Any) -> None:
+    p = _add_parser(sub, "layers", "print the layer map or write a KLayout .lyp",
+                    "Print the layer map as a table, or write it as KLayout layer "
+                    "properties (.lyp) with --lyp.")
+    p.add_argument("--lyp", metavar="FILE", help="write the KLayout layer properties here")
+    p.set_defaults(func=cmd_layers)
+
+
+# ----------------------------------------------------------------------------- registry
+# >>> More subcommands are registered here. `check` (issue 5) and `preview` (issue 8)
+# >>> come with their own issues: write `cmd_check(args) -> int` and
+# >>> `_add_check_parser(sub)` (using `_add_parser` so --layers/--quiet are shared), then
+# >>> append `_add_check_parser` to PARSERS. Same for `preview`.
+PARSERS: list[Callable[[Any], None]] = [
+    _add_build_parser,
+    _add_layers_parser,
+    # _add_check_parser,    (issue 5)
+    # _add_preview_parser,  (issue 8)
+]
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Photomask layouts (GDSII/OASIS) for wafer-level chip-scale packages, "
+                    "generated from Python and checked geometrically.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in PARSERS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 2 unusable input).
+
+    Args:
+        argv: arguments without the program name; ``sys.argv[1:]`` when None.
+    """
+    args = make_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except LayoutgenError as exc:
+        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{PROG}: error: {_one_line(_os_message(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
