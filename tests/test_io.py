@@ -203,6 +203,16 @@ def test_failed_first_write_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    gds = io.write(sample_hierarchy(), tmp_path / "t.gds")
+    assert gds.stat().st_mode & 0o777 == 0o666 & ~umask  # not the 0600 of a temp file
+    gds.chmod(0o640)
+    io.write(sample_hierarchy(), gds)  # a replaced file keeps its permissions
+    assert gds.stat().st_mode & 0o777 == 0o640
+
+
 def test_atomic_path_and_write_text(tmp_path: Path) -> None:
     target = io.write_text(tmp_path / "a.txt", "old\n")
     with pytest.raises(ValueError), io.atomic_path(target) as tmp:
