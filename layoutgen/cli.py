@@ -88,17 +88,22 @@ def _os_message(exc: OSError) -> str:
     return what
 
 
-def _add_parser(sub: Any, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
-    """Add subcommand ``name`` with the options every subcommand shares.
+def add_common_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the options every subcommand shares to the subcommand parser ``p``.
 
-    Shared options: ``--layers FILE`` (a user layer map in TOML) and ``-q/--quiet``.
+    Shared options: ``--layers FILE`` (a user layer map in TOML; read it with
+    :func:`_layer_map`) and ``-q/--quiet``.
     """
-    p = sub.add_parser(name, help=help_text, description=description)
     p.add_argument("--layers", metavar="FILE",
                    help="layer map (TOML) replacing the default layer numbers")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress on stderr and no summary on stdout")
     return p
+
+
+def _add_parser(sub: Any, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+    """Add subcommand ``name`` with the options every subcommand shares."""
+    return add_common_options(sub.add_parser(name, help=help_text, description=description))
 
 
 # ----------------------------------------------------------------------------- build
@@ -285,9 +290,21 @@ def _add_layers_parser(sub: Any) -> None:
 
 # ----------------------------------------------------------------------------- registry
 # >>> More subcommands are registered here. `check` (issue 5) and `preview` (issue 8)
-# >>> come with their own issues: write `cmd_check(args) -> int` and
-# >>> `_add_check_parser(sub)` (using `_add_parser` so --layers/--quiet are shared), then
-# >>> append `_add_check_parser` to PARSERS. Same for `preview`.
+# >>> come with their own issues. For each: write `_add_<name>_parser(sub)` that creates
+# >>> the subparser (with `_add_parser`, or any parser passed through
+# >>> `add_common_options` so --layers/--quiet are shared) and sets
+# >>> `func=cmd_<name>`, where `cmd_<name>(args) -> int` gets the layer map with
+# >>> `_layer_map(args)`; then append `_add_<name>_parser` to PARSERS. E.g.:
+# >>>
+# >>>     def cmd_check(args):
+# >>>         from layoutgen.check.command import run
+# >>>         return run(args, _layer_map(args))
+# >>>
+# >>>     def _add_check_parser(sub):
+# >>>         from layoutgen.check.command import add_parser
+# >>>         add_common_options(add_parser(sub)).set_defaults(func=cmd_check)
+# >>>
+# >>> tests/test_cli.py checks that every registered subcommand accepts --layers.
 PARSERS: list[Callable[[Any], None]] = [
     _add_build_parser,
     _add_layers_parser,
