@@ -289,26 +289,28 @@ def _add_layers_parser(sub: Any) -> None:
 
 
 # ----------------------------------------------------------------------------- registry
-# >>> More subcommands are registered here. `check` (issue 5) and `preview` (issue 8)
-# >>> come with their own issues. For each: write `_add_<name>_parser(sub)` that creates
-# >>> the subparser (with `_add_parser`, or any parser passed through
-# >>> `add_common_options` so --layers/--quiet are shared) and sets
-# >>> `func=cmd_<name>`, where `cmd_<name>(args) -> int` gets the layer map with
-# >>> `_layer_map(args)`; then append `_add_<name>_parser` to PARSERS. E.g.:
-# >>>
-# >>>     def cmd_check(args):
-# >>>         from layoutgen.check.command import run
-# >>>         return run(args, _layer_map(args))
-# >>>
-# >>>     def _add_check_parser(sub):
-# >>>         from layoutgen.check.command import add_parser
-# >>>         add_common_options(add_parser(sub)).set_defaults(func=cmd_check)
-# >>>
+# ----------------------------------------------------------------------------- check
+def cmd_check(args: argparse.Namespace) -> int:
+    """``layoutgen check``: 0 no violation, 1 violations (unusable input raises -> 2)."""
+    from layoutgen.check.command import run
+
+    return run(args, _layer_map(args))
+
+
+def _add_check_parser(sub: Any) -> None:
+    from layoutgen.check.command import add_parser
+
+    add_common_options(add_parser(sub)).set_defaults(func=cmd_check)
+
+
+# >>> More subcommands are registered here: write `_add_<name>_parser(sub)` that
+# >>> creates the subparser (passed through `add_common_options` so --layers/--quiet
+# >>> are shared) and sets `func=cmd_<name>`; then append it to PARSERS.
 # >>> tests/test_cli.py checks that every registered subcommand accepts --layers.
 PARSERS: list[Callable[[Any], None]] = [
     _add_build_parser,
     _add_layers_parser,
-    # _add_check_parser,    (issue 5)
+    _add_check_parser,
     # _add_preview_parser,  (issue 8)
 ]
 

@@ -145,7 +145,7 @@ class Report:
 
     def write_json(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` as JSON (atomically)."""
-        return write_text(path, json.dumps(self.to_dict(), indent=1, sort_keys=False) + "\n")
+        return write_text(path, json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n")
 
     def table(self, max_messages: int = 20) -> str:
         """A readable table: check id, claims, verdict, judged and violation counts."""
