@@ -248,6 +248,8 @@ class Context:
         violations: collected violations (scope coordinates).
         judged: check id -> items judged.
         details: check id -> extra facts.
+        owns: when set (tiled flat mode), only items located where it answers True are
+            counted (their die's own); violations are filtered by the engine.
     """
 
     rules: RuleSet
@@ -255,13 +257,20 @@ class Context:
     violations: list[Violation] = field(default_factory=list)
     judged: dict[str, int] = field(default_factory=dict)
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    owns: Callable[[tuple[float, float]], bool] | None = None
 
     def on(self, check: str) -> bool:
         """True when ``check`` is enabled."""
         return check in self.enabled
 
-    def judge(self, check: str, n: int = 1) -> None:
-        """Count ``n`` items judged by ``check``."""
+    def judge(self, check: str, at: BaseGeometry | list | None = None, n: int = 1) -> None:
+        """Count items judged by ``check``: ``n``, or the items ``at`` (a geometry or a
+        list of them) that this context owns."""
+        if at is not None:
+            items = at if isinstance(at, list) else [at]
+            if self.owns is not None:
+                items = [g for g in items if self.owns(G.representative_point(g))]
+            n = len(items)
         self.judged[check] = self.judged.get(check, 0) + n
 
     def emit(self, check: str, message: str, where: BaseGeometry | tuple[float, float],
@@ -277,8 +286,12 @@ class Context:
                 else None
         self.violations.append(Violation(check, message, x, y, value, limit, bbox))
 
-    def detail_count(self, check: str, key: str, value: Any) -> None:
+    def detail_count(self, check: str, key: str, value: Any, at: BaseGeometry | None = None
+                     ) -> None:
         """Count one occurrence of ``value`` under ``details[check][key]``."""
+        if at is not None and self.owns is not None and not self.owns(
+                G.representative_point(at)):
+            return
         d = self.details.setdefault(check, {}).setdefault(key, {})
         k = str(value)
         d[k] = d.get(k, 0) + 1
@@ -308,7 +321,7 @@ def check_seal(s: Scope, ctx: Context) -> None:
                     closed_holes.append((h, ring))
         hole_tree = shapely.STRtree([h for h, _ in closed_holes]) if closed_holes else None
         for act in s.parts("ACTIVE"):
-            ctx.judge("seal.closed")
+            ctx.judge("seal.closed", act)
             enclosing: list[Polygon] = []
             if hole_tree is not None:
                 for i in hole_tree.query(act, predicate="covered_by"):
@@ -318,7 +331,7 @@ def check_seal(s: Scope, ctx: Context) -> None:
                     ctx.emit("seal.closed", _why_open(s, act), act)
                 continue
             if ctx.on("seal.clearance"):
-                ctx.judge("seal.clearance")
+                ctx.judge("seal.clearance", act)
                 limit = ctx.rules["seal.min_clearance"]
                 near = s.near("CAP_SOLDER", act, limit)
                 d = min(float(act.distance(r)) for r in near) if near else math.inf
@@ -329,7 +342,7 @@ def check_seal(s: Scope, ctx: Context) -> None:
     if ctx.on("seal.width"):
         limit = ctx.rules["seal.min_width"]
         for ring in rings:
-            ctx.judge("seal.width")
+            ctx.judge("seal.width", ring)
             bad = G.narrow(ring, limit, tol)
             for region in G.clusters(bad, limit):
                 w = G.local_width(ring, region, limit, tol)
@@ -340,7 +353,7 @@ def check_seal(s: Scope, ctx: Context) -> None:
         enc = ctx.rules["seal.metal_enclosure"]
         metal = s.merged("CAP_METAL")
         for ring in rings:
-            ctx.judge("seal.metal")
+            ctx.judge("seal.metal", ring)
             near = s.near("CAP_METAL", ring, max(enc, 0.0) + tol)
             cover = shapely.union_all(near) if near else G.EMPTY
             bad = G.outside_enclosure(ring, cover if near else metal, enc, tol)
@@ -383,20 +396,20 @@ def check_spacer_cut(s: Scope, ctx: Context) -> None:
     cut = s.merged("CAP_CUT")
     for sp in s.parts("CAP_SPACER"):
         if ctx.on("spacer.in_cut"):
-            ctx.judge("spacer.in_cut")
+            ctx.judge("spacer.in_cut", sp)
             out = G.thick(sp.difference(cut), tol)
             if not out.is_empty:
                 ctx.emit("spacer.in_cut", f"spacer at {_at(sp)} is not inside a CAP_CUT region "
                          "(it would stay on the cap)", out)
         if ctx.on("spacer.off_seal"):
-            ctx.judge("spacer.off_seal")
+            ctx.judge("spacer.off_seal", sp)
             hit = fill_tree.query(sp, predicate="intersects") if fill_tree is not None else []
             if len(hit):
                 ctx.emit("spacer.off_seal", f"spacer at {_at(sp)} touches a seal ring or its "
                          "sealed cavity", sp)
     if ctx.on("cut.off_seal"):
         for part in s.parts("CAP_CUT"):
-            ctx.judge("cut.off_seal")
+            ctx.judge("cut.off_seal", part)
             hit = fill_tree.query(part, predicate="intersects") if fill_tree is not None else []
             for i in hit:
                 touch = part.intersection(fills[int(i)])
@@ -407,7 +420,7 @@ def check_spacer_cut(s: Scope, ctx: Context) -> None:
         for pad in s.parts("PAD"):
             if fill_tree is not None and len(fill_tree.query(pad, predicate="intersects")):
                 continue  # a pad inside (or under) a seal is not a bond pad to expose
-            ctx.judge("cut.pads_exposed")
+            ctx.judge("cut.pads_exposed", pad)
             out = G.thick(pad.difference(cut), tol)
             if not out.is_empty:
                 ctx.emit("cut.pads_exposed", f"PAD at {_at(pad)} outside the seal is not under "
@@ -444,7 +457,7 @@ def check_emboss(s: Scope, ctx: Context) -> None:
     rtol = ctx.rules["emboss.ratio_tolerance"]
     want_segments = ctx.rules.get("emboss.segments")
     for hole in s.parts("PI3"):
-        ctx.judge("emboss.present")
+        ctx.judge("emboss.present", hole)
         e = find_emboss(s, hole)
         if e is None:
             ctx.emit("emboss.present", f"PI3 hole at {_at(hole)} has no PI2 opening under it: "
@@ -460,9 +473,9 @@ def check_emboss(s: Scope, ctx: Context) -> None:
             continue
         rings = G.parts(e.ring)
         nseg = len(rings)
-        ctx.detail_count("emboss.present", "segments", nseg)
+        ctx.detail_count("emboss.present", "segments", nseg, hole)
         if ctx.on("emboss.ring_inside"):
-            ctx.judge("emboss.ring_inside")
+            ctx.judge("emboss.ring_inside", hole)
             ring_d = 2 * G.max_radius(e.ring, e.center)
             conc_d = 2 * G.min_radius_of_boundary(e.concave, e.center)
             edge = e.concave.boundary
@@ -476,15 +489,15 @@ def check_emboss(s: Scope, ctx: Context) -> None:
         ring_area = e.ring.area
         ratio = inside / ring_area if ring_area > 0 else math.inf
         if ctx.on("emboss.ratio"):
-            ctx.judge("emboss.ratio")
-            ctx.detail_count("emboss.ratio", "ratios", round(ratio, 3))
+            ctx.judge("emboss.ratio", hole)
+            ctx.detail_count("emboss.ratio", "ratios", round(ratio, 3), hole)
             if not abs(ratio - target) <= rtol * target + 1e-9:
                 ctx.emit("emboss.ratio",
                          f"embossed pad at {_xy(e.center)}: inside/ring area ratio "
                          f"{ratio:.3f} (inside {inside:.1f} µm², ring {ring_area:.1f} µm²), "
                          f"needs {target:g} ± {rtol * 100:g} %", e.ring, ratio, target)
         if ctx.on("emboss.exposes_pi1") and s.has("PI1"):
-            ctx.judge("emboss.exposes_pi1")
+            ctx.judge("emboss.exposes_pi1", hole)
             annulus = e.concave.difference(_ring_with_inside(e.ring, e.center, tol))
             opened = G.thick(annulus.intersection(shapely.union_all(
                 s.near("PI1", annulus)) if s.near("PI1", annulus) else G.EMPTY), tol)
@@ -494,7 +507,7 @@ def check_emboss(s: Scope, ctx: Context) -> None:
                          "ring and the concave edge, so the concave portion does not expose PI1",
                          opened)
         if want_segments is not None and ctx.on("emboss.segments"):
-            ctx.judge("emboss.segments")
+            ctx.judge("emboss.segments", hole)
             if nseg != int(want_segments):
                 ctx.emit("emboss.segments", f"convex ring at {_xy(e.center)} has {nseg} "
                          f"segment(s), expected {int(want_segments)}", e.ring, nseg,
@@ -527,7 +540,7 @@ def exposed_pads(s: Scope) -> list[tuple[Polygon, BaseGeometry]]:
 def check_pad(s: Scope, ctx: Context) -> None:
     """pad.opened."""
     for pad, stack in exposed_pads(s):
-        ctx.judge("pad.opened")
+        ctx.judge("pad.opened", pad)
         if stack.is_empty:
             missing = [lay for lay in ("PASSIVATION", "PI1", "PI2")
                        if not any(p.intersection(pad).area > s.tol ** 2
@@ -546,7 +559,7 @@ def check_rdl(s: Scope, ctx: Context) -> None:
     net_balls: dict[int, list[Polygon]] = {}
     index = {id(n): i for i, n in enumerate(nets)}
     for hole in s.parts("PI3"):
-        ctx.judge("rdl.connected")
+        ctx.judge("rdl.connected", hole)
         under = [n for n in s.near("RDL", hole) if n.intersection(hole).area > tol2]
         if not under:
             ctx.emit("rdl.connected", f"ball pad at {_at(hole)} has no RDL under its PI3 hole",
@@ -564,7 +577,7 @@ def check_rdl(s: Scope, ctx: Context) -> None:
                      "opened by PASSIVATION, PI1 and PI2 (open RDL)", hole)
     if ctx.on("rdl.short"):
         for i, net in enumerate(nets):
-            ctx.judge("rdl.short")
+            ctx.judge("rdl.short", net)
             balls = net_balls.get(i, [])
             n_pads = 0
             if pad_tree is not None:
@@ -580,8 +593,8 @@ def check_scribe(dies: list[Polygon], ctx: Context, tol: float) -> None:
     """scribe.overlap and scribe.width over every die outline of the layout."""
     if len(dies) < 2:
         return
-    ctx.judge("scribe.overlap", len(dies))
-    ctx.judge("scribe.width", len(dies))
+    ctx.judge("scribe.overlap", n=len(dies))
+    ctx.judge("scribe.width", n=len(dies))
     width = ctx.rules["scribe.min_width"]
     for i, j, d in G.close_pairs(dies, max(width - tol, tol)):
         a, b = dies[i], dies[j]
@@ -608,14 +621,14 @@ def check_drc(s: Scope, ctx: Context) -> None:
         a = r.layers[0]
         if r.kind == "width":
             for p in s.parts(a):
-                ctx.judge(r.id)
+                ctx.judge(r.id, p)
                 for region in G.clusters(G.narrow(p, limit, tol), limit):
                     w = G.local_width(p, region, limit, tol)
                     ctx.emit(r.id, f"{a} at {_at(region)} is {G.fmt_um(w)} µm wide, needs >= "
                              f"{G.fmt_um(limit)} µm", region, w, limit)
         elif r.kind == "space":
             ps = s.parts(a)
-            ctx.judge(r.id, len(ps))
+            ctx.judge(r.id, ps)
             for i, j, d in G.close_pairs(ps, limit - tol):
                 line = shapely.shortest_line(ps[i], ps[j])
                 ctx.emit(r.id, f"{a} shapes at {_at(line)} are {G.fmt_um(d)} µm apart, needs "
@@ -634,7 +647,7 @@ def check_drc(s: Scope, ctx: Context) -> None:
         elif r.kind == "space2":
             b = r.layers[1]
             pa, pb = s.parts(a), s.parts(b)
-            ctx.judge(r.id, len(pa))
+            ctx.judge(r.id, pa)
             if not pa or not pb:
                 continue
             tree = shapely.STRtree(pb)
@@ -655,7 +668,7 @@ def check_drc(s: Scope, ctx: Context) -> None:
                 outer = [o for o in s.near(outer_layer, p) if o.intersection(p).area > tol * tol]
                 if not outer:
                     continue  # not on this layer at all: not this rule's business
-                ctx.judge(r.id)
+                ctx.judge(r.id, p)
                 bad = G.outside_enclosure(p, shapely.union_all(outer), limit, tol)
                 for region in G.parts(bad):
                     ctx.emit(r.id, f"{a} at {_at(p)} is not enclosed by {outer_layer} by "
@@ -666,7 +679,7 @@ def check_drc(s: Scope, ctx: Context) -> None:
                 continue
             tree = shapely.STRtree(dies)
             for p in s.parts(a):
-                ctx.judge(r.id)
+                ctx.judge(r.id, p)
                 hit = [dies[int(i)] for i in tree.query(p, predicate="intersects")]
                 if not hit:
                     ctx.emit(r.id, f"{a} at {_at(p)} is not on a die", p)
@@ -684,7 +697,7 @@ def check_drc(s: Scope, ctx: Context) -> None:
                     ctx.emit(r.id, f"{msg}, needs >= {G.fmt_um(limit)} µm", p, d, limit)
         elif r.kind == "pitch":
             ps = s.parts(a)
-            ctx.judge(r.id, len(ps))
+            ctx.judge(r.id, ps)
             if len(ps) < 2:
                 continue
             cents = shapely.centroid(np.asarray(ps, dtype=object))

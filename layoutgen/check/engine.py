@@ -16,9 +16,12 @@ The scribe checks always see every die outline of the layout.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,10 @@ from layoutgen.layers import DEFAULT_LAYERS, LayerMap
 from layoutgen.rules import RuleSet, load_ruleset
 
 ROOT = "\0root"
+#: flat layouts up to this many polygons are judged as one scope
+FLAT_DIRECT = 200_000
+#: layers whose components must be whole in a window of the tiled flat mode
+WHOLE_LAYERS = ("ACTIVE", "CAP_SOLDER", "CAP_SPACER", "PAD", "PI2", "PI3", "RDL", "UBM", "BALL")
 #: deepest cell hierarchy accepted
 MAX_DEPTH = 256
 #: most violations listed (the counts per check stay exact)
@@ -121,6 +128,7 @@ class Engine:
         self._bbox: dict[str, dict[str, np.ndarray]] = {}
         self._flat: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._local: dict[str, _Local] = {}
+        self._own_box_memo: dict[tuple, Any] = {}
         self.stats: dict[str, Any] = {"cells_judged": 0, "independent_placements": 0,
                                       "flattened_placements": 0}
         # parents before children; raises on a reference cycle. Facts per cell are
@@ -140,6 +148,7 @@ class Engine:
         present = self.present(ROOT)
         self.enabled = self._enabled(present)
         self.halo = self._halo()
+        self.max_halo = max(self.halo.values()) + 1.0
 
     # ------------------------------------------------------------ facts per cell
     def present(self, name: str) -> frozenset[str]:
@@ -330,14 +339,235 @@ class Engine:
         return out
 
     def judge_flat(self) -> _Local:
-        """Verdicts on the whole layout flattened into one scope."""
+        """Verdicts on the whole layout flattened, ignoring the file's hierarchy.
+
+        Small layouts are judged as one scope. Large ones with several dies are judged
+        die by die: each die's window (its outline grown by the largest interaction
+        distance, and grown again until every component of a connectivity layer that
+        reaches into it is whole) is gathered flat, its geometry hashed, and judged;
+        a die whose window holds exactly the same geometry (translated) as one already
+        judged takes that verdict. Each item is reported by the die whose outline
+        holds it; what lies outside every die is judged in a last pass.
+        """
         n = self.flat_count(ROOT)
         if n > MAX_FLAT_POLYGONS:
             raise LayoutReadError(f"{self.data.source}: flattening would make {n} polygons, over "
                                   f"the limit of {MAX_FLAT_POLYGONS}; use hierarchical mode")
-        raw = {lay: self.flat_layer(ROOT, lay) for lay in self.present(ROOT)}
+        dies = self.die_outlines() if n > FLAT_DIRECT else []
+        if len(dies) < 2:
+            raw = {lay: self.flat_layer(ROOT, lay) for lay in self.present(ROOT)}
+            out = _Local()
+            _judge_scope(Scope(raw, self.dbu, "<flat>"), self, out, "<flat>")
+            return out
+        return self._judge_tiled(dies)
+
+    # ------------------------------------------------------------ tiled flat mode
+    def _cell_box(self, name: str) -> np.ndarray | None:
+        bbs = list(self.bbox(name).values())
+        if not bbs:
+            return None
+        a = np.array(bbs)
+        return np.array([a[:, 0].min(), a[:, 1].min(), a[:, 2].max(), a[:, 3].max()])
+
+    def gather(self, window: np.ndarray, skip: Callable[[np.ndarray], np.ndarray] | None = None
+               ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Flat shapes of every placed cell instance whose box meets ``window``.
+
+        Args:
+            window: [x0, y0, x1, y1], µm.
+            skip: optional test on instance boxes (K×4) telling which subtrees to leave out.
+        """
+        acc: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        stack = [(ROOT, np.eye(2)[None], np.zeros((1, 2)))]
+        while stack:
+            name, mats, offs = stack.pop()
+            c = self.cells[name]
+            if c.own:
+                self._gather_own(name, mats, offs, window, acc)
+            for p in c.placements:
+                box = self._cell_box(p.child)
+                if box is None:
+                    continue
+                m2 = np.einsum("kij,ljm->klim", mats, p.matrices).reshape(-1, 2, 2)
+                o2 = (np.einsum("kij,lj->kli", mats, p.offsets) + offs[:, None, :]).reshape(-1, 2)
+                bb = _boxes_of(box, m2, o2)
+                hit = ((bb[:, 0] <= window[2]) & (bb[:, 2] >= window[0])
+                       & (bb[:, 1] <= window[3]) & (bb[:, 3] >= window[1]))
+                if skip is not None and hit.any():
+                    hit[hit] &= ~skip(bb[hit])
+                if hit.any():
+                    stack.append((p.child, m2[hit], o2[hit]))
+        return {lay: (np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v]))
+                for lay, v in acc.items()}
+
+    def _own_boxes(self, name: str, lay: str) -> tuple[np.ndarray, np.ndarray]:
+        """Local boxes (N×4) and vertex start indices of a cell's own shapes on ``lay``."""
+        key = (name, lay)
+        hit = self._own_box_memo.get(key)
+        if hit is None:
+            coords, lengths = self.cells[name].own[lay]
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+            mn = np.minimum.reduceat(coords, starts, axis=0)
+            mx = np.maximum.reduceat(coords, starts, axis=0)
+            hit = (np.hstack((mn, mx)), starts)
+            self._own_box_memo[key] = hit
+        return hit
+
+    def _gather_own(self, name: str, mats: np.ndarray, offs: np.ndarray, window: np.ndarray,
+                    acc: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> None:
+        """Add the own shapes of the instances (mats, offs) of ``name`` meeting ``window``."""
+        c = self.cells[name]
+        box = self._cell_box(name)
+        if box is None:
+            return
+        bb = _boxes_of(box, mats, offs)
+        whole = ((bb[:, 0] >= window[0]) & (bb[:, 2] <= window[2]) & (bb[:, 1] >= window[1])
+                 & (bb[:, 3] <= window[3]))
+        for lay, (coords, lengths) in c.own.items():
+            if not len(lengths):
+                continue
+            if whole.any():
+                acc.setdefault(lay, []).append((_transform(coords, mats[whole], offs[whole]),
+                                                np.tile(lengths, int(whole.sum()))))
+            if whole.all():
+                continue
+            boxes, starts = self._own_boxes(name, lay)
+            tree = None
+            if len(boxes) > 4096:
+                tkey = (name, lay, "tree")
+                tree = self._own_box_memo.get(tkey)
+                if tree is None:
+                    tree = shapely.STRtree(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2],
+                                                       boxes[:, 3]))
+                    self._own_box_memo[tkey] = tree  # type: ignore[assignment]
+            for k in np.nonzero(~whole)[0]:
+                inv = np.linalg.inv(mats[k])
+                wc = np.array([[window[0], window[1]], [window[2], window[1]],
+                               [window[2], window[3]], [window[0], window[3]]])
+                loc = (wc - offs[k]) @ inv.T
+                lw = np.concatenate((loc.min(0), loc.max(0)))
+                if tree is not None:
+                    lw = np.clip(lw, -1e15, 1e15)
+                    sel = np.zeros(len(boxes), dtype=bool)
+                    sel[tree.query(shapely.box(*lw), predicate="intersects")] = True
+                else:
+                    sel = ((boxes[:, 0] <= lw[2]) & (boxes[:, 2] >= lw[0])
+                           & (boxes[:, 1] <= lw[3]) & (boxes[:, 3] >= lw[1]))
+                if not sel.any():
+                    continue
+                idx = np.concatenate([np.arange(s0, s0 + n) for s0, n in
+                                      zip(starts[sel], lengths[sel], strict=True)])
+                acc.setdefault(lay, []).append(
+                    (coords[idx] @ mats[k].T + offs[k], lengths[sel]))
+
+    def _judge_window(self, window: np.ndarray, core: np.ndarray,
+                      owns: Callable[[tuple[float, float]], bool],
+                      memo: dict[bytes, tuple[np.ndarray, _Local]], out: _Local) -> None:
+        for _ in range(8):  # grow until the connectivity components are whole
+            raw = self.gather(window)
+            scope = Scope(raw, self.dbu, "<flat>")
+            grown = window.copy()
+            for lay in WHOLE_LAYERS:
+                if not scope.has(lay):
+                    continue
+                b = np.array([p.bounds for p in scope.parts(lay)])
+                if not len(b):
+                    continue
+                # a component that reaches the die's own box must be whole; one that only
+                # lies in the margin around it is judged by its own die
+                out_of = ((b[:, 0] < window[0]) | (b[:, 1] < window[1]) | (b[:, 2] > window[2])
+                          | (b[:, 3] > window[3]))
+                out_of &= ((b[:, 0] <= core[2]) & (b[:, 2] >= core[0]) & (b[:, 1] <= core[3])
+                           & (b[:, 3] >= core[1]))
+                if out_of.any():
+                    bb = b[out_of]
+                    grown = np.array([min(grown[0], bb[:, 0].min() - self.max_halo),
+                                      min(grown[1], bb[:, 1].min() - self.max_halo),
+                                      max(grown[2], bb[:, 2].max() + self.max_halo),
+                                      max(grown[3], bb[:, 3].max() + self.max_halo)])
+            if np.array_equal(grown, window):
+                break
+            window = grown
+        origin = np.round(core[:2] / self.dbu) * self.dbu
+        h = hashlib.blake2b(digest_size=20)
+        h.update(np.round((window - np.tile(origin, 2)) / self.dbu).astype(np.int64).tobytes())
+        h.update(np.round((core - np.tile(origin, 2)) / self.dbu).astype(np.int64).tobytes())
+        for lay in sorted(raw):
+            coords, lengths = raw[lay]
+            h.update(lay.encode())
+            h.update(lengths.astype(np.int64).tobytes())
+            h.update(np.round((coords - origin) / self.dbu).astype(np.int64).tobytes())
+        key = h.digest()
+        hit = memo.get(key)
+        if hit is None:
+            local = _Local()
+            ctx = Context(self.rules, self.enabled, owns=owns)
+            run_scope(scope, ctx)
+            for v in ctx.violations:
+                if owns((v.x, v.y)):
+                    local.violations.append(v)
+                    local.counts[v.check] = local.counts.get(v.check, 0) + 1
+            local.judged = ctx.judged
+            local.details = ctx.details
+            memo[key] = (origin, local)
+            self.stats["windows_judged"] = self.stats.get("windows_judged", 0) + 1
+            _merge_local(out, local, np.eye(2)[None], np.zeros((1, 2)))
+        else:
+            first, local = hit
+            _merge_local(out, local, np.eye(2)[None], (origin - first)[None])
+
+    def _judge_tiled(self, dies: list) -> _Local:
         out = _Local()
-        _judge_scope(Scope(raw, self.dbu, "<flat>"), self, out, "<flat>")
+        memo: dict[bytes, tuple[np.ndarray, _Local]] = {}
+        cores = np.array([d.bounds for d in dies])
+        order = np.lexsort((cores[:, 0], cores[:, 1]))
+        dies = [dies[int(i)] for i in order]
+        cores = cores[order]
+        tree = shapely.STRtree(dies)
+
+        def owner_of(pt: tuple[float, float]) -> int:
+            """The first die (in this order) whose outline holds ``pt``, or -1."""
+            idx = tree.query(shapely.points(pt), predicate="covered_by")
+            return int(idx.min()) if len(idx) else -1
+
+        h = self.max_halo
+        for i, core in enumerate(cores):
+            self._judge_window(core + np.array([-h, -h, h, h]), core,
+                               lambda pt, i=i: owner_of(pt) == i, memo, out)
+        self.stats["windows"] = len(cores)
+
+        # what lies outside every die is judged once more, keeping only what no die holds
+        def inside_a_die(boxes: np.ndarray) -> np.ndarray:
+            q = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
+            idx, _ = tree.query(q, predicate="within")
+            m = np.zeros(len(boxes), dtype=bool)
+            m[idx] = True
+            return m
+
+        everything = np.array([-np.inf, -np.inf, np.inf, np.inf])
+        rest = self.gather(everything, skip=inside_a_die)
+        rest_boxes = []
+        for coords, lengths in rest.values():
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+            mn = np.minimum.reduceat(coords, starts, axis=0)
+            mx = np.maximum.reduceat(coords, starts, axis=0)
+            boxes = np.hstack((mn, mx))
+            rest_boxes.append(boxes[~inside_a_die(boxes)])
+        boxes = np.vstack(rest_boxes) if rest_boxes else np.empty((0, 4))
+        if len(boxes):
+            grown = shapely.box(boxes[:, 0] - h, boxes[:, 1] - h, boxes[:, 2] + h, boxes[:, 3] + h)
+            for cluster in G.parts(shapely.union_all(grown)):
+                window = np.array(cluster.bounds)
+                scope = Scope(self.gather(window), self.dbu, "<flat>")
+                ctx = Context(self.rules, self.enabled)
+                run_scope(scope, ctx)
+                for v in ctx.violations:
+                    if not cluster.covers(shapely.points(v.x, v.y)):
+                        continue
+                    if owner_of((v.x, v.y)) >= 0:
+                        continue
+                    out.violations.append(v)
+                    out.counts[v.check] = out.counts.get(v.check, 0) + 1
         return out
 
     def die_outlines(self) -> list:
@@ -388,6 +618,13 @@ def _die_polys(eng: Engine, name: str, mats: np.ndarray, offs: np.ndarray, acc: 
     return acc
 
 
+def _boxes_of(box: np.ndarray, mats: np.ndarray, offs: np.ndarray) -> np.ndarray:
+    """Axis-parallel boxes (K×4) of ``box`` under K transforms."""
+    corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]])
+    pts = np.einsum("kij,pj->kpi", mats, corners) + offs[:, None, :]
+    return np.hstack((pts.min(1), pts.max(1)))
+
+
 def _judge_scope(s: Scope, eng: Engine, out: _Local, cell: str) -> None:
     ctx = Context(eng.rules, eng.enabled)
     run_scope(s, ctx)
@@ -407,6 +644,21 @@ def _merge_details(dst: dict, src: dict, times: int) -> None:
             cc = dd.setdefault(key, {})
             for val, n in counts.items():
                 cc[val] = cc.get(val, 0) + n * times
+
+
+_XY = re.compile(r"\((-?\d+(?:\.\d+)?), (-?\d+(?:\.\d+)?)\)")
+
+
+def _map_message(msg: str, m: np.ndarray, o: np.ndarray) -> str:
+    """``msg`` with every ``(x, y)`` position in it carried through ``m``, ``o``."""
+    if np.array_equal(m, np.eye(2)) and not o.any():
+        return msg
+
+    def sub(mt: re.Match) -> str:
+        p = m @ np.array([float(mt.group(1)), float(mt.group(2))]) + o
+        return f"({G.fmt_um(p[0])}, {G.fmt_um(p[1])})"
+
+    return _XY.sub(sub, msg)
 
 
 def _merge_local(out: _Local, local: _Local, mats: np.ndarray, offs: np.ndarray) -> None:
@@ -432,10 +684,7 @@ def _merge_local(out: _Local, local: _Local, mats: np.ndarray, offs: np.ndarray)
             bmin, bmax = pts.min(1), pts.max(1)
         for i in range(k):
             x, y = float(xy[i, 0]), float(xy[i, 1])
-            msg = v.message
-            if (x, y) != (v.x, v.y):
-                msg = f"{msg} [in cell {v.cell} placed at ({G.fmt_um(x)}, {G.fmt_um(y)})]" \
-                    if v.cell else msg
+            msg = _map_message(v.message, mats[i], offs[i])
             bbox = (float(bmin[i, 0]), float(bmin[i, 1]), float(bmax[i, 0]),
                     float(bmax[i, 1])) if v.bbox is not None else None
             out.violations.append(Violation(v.check, msg, x, y, v.value, v.limit, bbox, v.cell))
@@ -496,6 +745,9 @@ def check(layout: Any, rules: str | Path | RuleSet = "default", layers: LayerMap
     for cid, n in counts.items():
         results[cid].violations += n
     violations = violations[:MAX_VIOLATIONS]
+    for v in violations:
+        if v.cell and not flat:
+            v.message = f"{v.message} [judged in cell {v.cell}]"
     violations.sort(key=lambda v: (v.check, round(v.y, 3), round(v.x, 3), v.message))
     stats = dict(eng.stats)
     stats["violations"] = sum(counts.values())
