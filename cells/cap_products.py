@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,9 +149,8 @@ def _fits(diameter: float, exclusion: float, die: tuple[float, float], scribe: f
     return g.count >= need
 
 
-def _largest(fits: Any, hi: float) -> float:
-    """The largest size in (0, hi] for which ``fits(size)`` holds (to 1 µm), or 0."""
-    lo = 0.0
+def _largest(fits: Callable[[float], bool], hi: float) -> float:
+    """The largest size in [1, hi] µm for which ``fits(size)`` holds (to 1 µm), or 0."""
     if not fits(1.0):
         return 0.0
     lo = 1.0
@@ -237,8 +237,12 @@ def build_capped_wafer(spec: Spec, layers: LayerMap) -> BuildResult:
                       keepout=spec["align.keepout"], layers=layers)
     full = die_grid(diameter, exclusion, (w, h), (w + s, h + s), spec["wafer.grid_offset"])
     mask = _align_mask(full, n_sites)
-    if full.count - n_sites < spec["wafer.min_dies"] or int(mask.sum()) != n_sites:
+    if full.count - n_sites < spec["wafer.min_dies"]:
         raise _too_few(spec, full, n_sites, diameter, exclusion, s)
+    if int(mask.sum()) != n_sites:
+        raise ParameterError("align.sites", f"must be 2: the dies nearest the wafer's centre "
+                             f"lines give fewer than {n_sites} distinct sites, got {n_sites}",
+                             n_sites, "2")
     grid = _subset(full, ~mask)
     sites = full.centers[mask]
 

@@ -92,6 +92,8 @@ SEAL_PARAMS: dict[str, Param] = {p.key: p for p in (
           "on both sides", low=0),
 )}
 
+#: most vertices of an active area outline (the simplicity test is quadratic in them)
+MAX_ACTIVE_VERTICES = 2000
 #: Clipper miter limit (multiples of the offset) before a very acute corner is squared off
 _MITER_LIMIT = 10.0
 #: working precision of offsets before the final, directed snap to the grid, µm
@@ -143,19 +145,20 @@ def active_polygon(points: Sequence[Sequence[float]], key: str = "active.points"
     """Validate an active area outline and return it snapped, counter-clockwise.
 
     Args:
-        points: the outline's vertices (x, y), µm, at least 3; a simple polygon (no edge
-            crosses or touches another) with a non-zero area.
+        points: the outline's vertices (x, y), µm, 3 to ``MAX_ACTIVE_VERTICES``; a simple
+            polygon (no edge crosses or touches another) with a non-zero area.
         key: the key path named in errors.
 
     Raises:
         ParameterError: not a list of 3+ number pairs, self-intersecting or zero area.
     """
-    allowed = "a list of 3 or more [x, y] vertices (µm) of a simple polygon"
+    allowed = f"a list of 3 to {MAX_ACTIVE_VERTICES} [x, y] vertices (µm) of a simple polygon"
     try:
         arr = np.array([[float(v) for v in pt] for pt in points], dtype=float)
     except (TypeError, ValueError):
         raise ParameterError(key, f"must be {allowed}, got {points!r}", points, allowed) from None
-    if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) < 3 or not np.all(np.isfinite(arr)):
+    if arr.ndim != 2 or arr.shape[1] != 2 or not 3 <= len(arr) <= MAX_ACTIVE_VERTICES \
+            or not np.all(np.isfinite(arr)):
         raise ParameterError(key, f"must be {allowed}, got {points!r}", points, allowed)
     p = _ccw(snap(arr))
     if len(p) >= 3 and _segments_cross(p):

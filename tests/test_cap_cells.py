@@ -196,7 +196,10 @@ def test_corner_styles_draw_what_they_say(tmp_path: Path) -> None:
     ({"corner": "round", "radius": 150}, "seal.radius", "<= 140 µm"),
     ({"metal_enclosure": 60}, "seal.metal_enclosure", "< seal.clearance (60 µm)"),
     ({"active": ((0, 0), (10, 10), (0, 10), (10, 0))}, "active.points", "simple polygon"),
-    ({"active": ((0, 0), (10, 10))}, "active.points", "3 or more"),
+    ({"active": ((0, 0), (10, 10))}, "active.points", "3 to 2000"),
+    ({"active": tuple((math.cos(t / 400), math.sin(t / 400)) for t in range(2001))},
+     "active.points", "3 to 2000"),
+    ({"active": ((0, 0), (float("nan"), 1), (1, 1))}, "active.points", "simple polygon"),
 ])
 def test_seal_ring_bad_input_names_the_key(kwargs: dict, key: str, text: str) -> None:
     with pytest.raises(ParameterError) as err:
