@@ -38,6 +38,7 @@ import gdstk
 import numpy as np
 
 from cells.lanes import (
+    DIE_SIZE_PARAMS,
     LANE_PARAMS,
     cap_cut,
     cut_lane_bounds,
@@ -58,10 +59,7 @@ __all__ = ["DIE_PARAMS", "CappedDiePlan", "capped_die", "die_params", "plan_capp
 PAD_SIDES = ("all", "left_right", "top_bottom", "none")
 
 #: the die's own parameters (die, active area, bond pads)
-DIE_PARAMS: dict[str, Param] = {p.key: p for p in (
-    Param("die.width", 2000.0, "die width (x), without the scribe lane", low=0, low_open=True),
-    Param("die.height", 2000.0, "die height (y), without the scribe lane", low=0,
-          low_open=True),
+DIE_PARAMS: dict[str, Param] = {**DIE_SIZE_PARAMS, **{p.key: p for p in (
     Param("active.width", 1400.0, "width of the rectangular active area, centred on the die",
           low=0, low_open=True),
     Param("active.height", 1400.0, "height of the rectangular active area", low=0,
@@ -78,7 +76,7 @@ DIE_PARAMS: dict[str, Param] = {p.key: p for p in (
     Param("pad.edge_offset", 20.0, "space from the die edge to the pad row", low=0),
     Param("pad.sides", "all", "die edges with a pad row: all, left_right, top_bottom or none",
           unit="", choices=PAD_SIDES),
-)}
+)}}
 
 
 def die_params() -> dict[str, Param]:

@@ -32,7 +32,8 @@ from layoutgen.layers import DEFAULT_LAYERS, LayerMap
 from layoutgen.naming import cell
 from layoutgen.spec import Param
 
-__all__ = ["LANE_PARAMS", "cap_cut", "cut_lane_bounds", "pad_window", "scribe_lanes"]
+__all__ = ["DIE_SIZE_PARAMS", "LANE_PARAMS", "cap_cut", "cut_lane_bounds", "cut_polygons",
+           "pad_window", "scribe_lanes"]
 
 SIDES = ("left", "right", "bottom", "top")
 
@@ -49,9 +50,17 @@ LANE_PARAMS: dict[str, Param] = {p.key: p for p in (
 )}
 
 
+#: the die size (the die cells of :mod:`cells.capped` declare them through this)
+DIE_SIZE_PARAMS: dict[str, Param] = {p.key: p for p in (
+    Param("die.width", 2000.0, "die width (x), without the scribe lane", low=0, low_open=True),
+    Param("die.height", 2000.0, "die height (y), without the scribe lane", low=0,
+          low_open=True),
+)}
+
+
 def _die(key: str, value: object) -> float:
-    """Validate a die size (> 0 µm) under ``key``."""
-    return Param(key, 1.0, low=0, low_open=True).validate(value)
+    """Validate a die size (``die.width`` or ``die.height``)."""
+    return DIE_SIZE_PARAMS[key].validate(value)
 
 
 def cut_lane_bounds(die_width: float, die_height: float, scribe_width: float,
