@@ -16,7 +16,6 @@ Columns are numbered from 1. The array is centred on ``center``.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -126,31 +125,29 @@ class BallMap:
         return (cx - hw, cy - hh, cx + hw, cy + hh)
 
     def check_on_die(self, die_width: float, die_height: float, min_center_to_edge: float,
-                     key: str = "balls") -> None:
+                     width_key: str = "die.width", height_key: str = "die.height") -> None:
         """Raise ParameterError when a ball centre is closer than allowed to the die edge.
 
         Args:
             die_width: die width, µm (the die is centred on the origin).
             die_height: die height, µm.
             min_center_to_edge: least distance from a ball centre to the die edge, µm.
-            key: key path prefix used in the error (``balls``).
+            width_key: key path named when the die is too narrow.
+            height_key: key path named when the die is too low.
         """
-        worst = math.inf
-        worst_ball = None
-        for b in self.balls:
-            d = min(die_width / 2 - abs(b.x), die_height / 2 - abs(b.y))
-            if d < worst:
-                worst, worst_ball = d, b
-        if worst_ball is not None and worst < min_center_to_edge - 1e-9:
-            need_w = (self.cols - 1) * self.pitch + 2 * min_center_to_edge
-            need_h = (self.rows - 1) * self.pitch + 2 * min_center_to_edge
-            raise ParameterError(
-                f"{key}.pitch",
-                f"ball {worst_ball.name} centre is {worst:g} µm from the die edge; it must be "
-                f">= {min_center_to_edge:g} µm: the {self.rows} × {self.cols} array at "
-                f"{self.pitch:g} µm pitch needs a die of at least {need_w:g} × {need_h:g} µm "
-                f"(die is {die_width:g} × {die_height:g} µm)",
-                self.pitch, f">= {min_center_to_edge:g} µm ball centre to die edge")
+        need_w = (self.cols - 1) * self.pitch + 2 * min_center_to_edge
+        need_h = (self.rows - 1) * self.pitch + 2 * min_center_to_edge
+        for key, size, need, axis in ((width_key, die_width, need_w, 0),
+                                      (height_key, die_height, need_h, 1)):
+            worst = min(((size / 2 - abs((b.x, b.y)[axis]), b) for b in self.balls),
+                        key=lambda t: t[0])
+            if worst[0] < min_center_to_edge - 1e-9:
+                raise ParameterError(
+                    key,
+                    f"ball {worst[1].name} is off the die: its centre is {worst[0]:g} µm from "
+                    f"the die edge, must be >= {min_center_to_edge:g} µm; the {self.rows} × "
+                    f"{self.cols} array at {self.pitch:g} µm pitch needs >= {need:g} µm, got "
+                    f"{size:g}", size, f">= {need:g} µm")
 
 
 def ball_map(rows: int, cols: int, pitch: float, depopulated: tuple[str, ...] = (),

@@ -124,7 +124,8 @@ class RdlParams:
         trace_width: trace width.
         trace_space: least space between different nets.
         style: ``octilinear`` or ``manhattan``.
-        teardrop_length: teardrop reach out of a pad; 0 = none, < 0 = 1.5 × width.
+        teardrop_length: teardrop reach out of a pad; 0 = only the fillets oblique exits
+            need, < 0 = 1.5 × width.
         edge_clearance: RDL to die edge.
         pitch: routing grid pitch; 0 = automatic.
     """
@@ -269,7 +270,7 @@ def check_design(d: CspDesign) -> tuple[BallMap, list[ChipPadSite], RingSolution
     balls = design_balls(d)
     min_edge = max(d.min_ball_to_edge, bp.ball_diameter / 2, bp.land_diameter / 2
                    + d.rdl.edge_clearance)
-    balls.check_on_die(d.die_width, d.die_height, min_edge, key="balls")
+    balls.check_on_die(d.die_width, d.die_height, min_edge)
     sizes = _pad_sizes(d)
     sites = chip_pad_sites(d)
     c = d.chip_pads

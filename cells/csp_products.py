@@ -130,7 +130,8 @@ DIE_PARAMS: tuple[Param, ...] = (
     Param("rdl.style", "octilinear", "trace segments: octilinear (0/45/90°) or manhattan",
           unit="", choices=("octilinear", "manhattan")),
     Param("rdl.teardrop_length", -1.0, "teardrop reach out of a pad or land; -1: 1.5 × the "
-          "trace width, 0: no teardrops", low=-1, high=200),
+          "trace width, 0: only the fillets an oblique exit needs (no acute notch)", low=-1,
+          high=200),
     Param("rdl.edge_clearance", 20.0, "least distance from RDL to the die edge", low=0),
     Param("rdl.grid_pitch", 0.0, "routing grid pitch; 0: the least whole µm that lets "
           "traces run on neighbouring grid lines", low=0, high=1000),

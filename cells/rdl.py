@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiPoint, Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 
 from layoutgen.errors import RoutingError
 from layoutgen.geometry import CIRCLE_TOLERANCE, circle_points, snap
@@ -215,6 +215,7 @@ class _Grid:
             self.owner[k][~ok] = BLOCKED
         self.base = self.owner.copy()
         self.reach = 0.0  # farthest the trace polygon reaches from its centreline, µm
+        self.d_term = 0.0  # least centreline distance to another net's terminal, µm
 
     def xy(self, i: np.ndarray | int, j: np.ndarray | int) -> tuple:
         return self.ox + np.asarray(i) * self.p, self.oy + np.asarray(j) * self.p
@@ -272,18 +273,17 @@ def _trace_outline(vertices_nm: np.ndarray, half_nm: int, diag_nm: int) -> np.nd
 
 
 def _densify_axis_edges(pts: np.ndarray, step: float) -> np.ndarray:
-    """Add grid points along the axis-parallel edges of a polygon (others unchanged)."""
-    out = []
-    n = len(pts)
-    for k in range(n):
-        a, b = pts[k], pts[(k + 1) % n]
-        out.append(a)
-        if a[0] == b[0] or a[1] == b[1]:
-            length = float(np.hypot(*(b - a)))
-            m = int(length // step)
-            for t in range(1, m):
-                out.append(snap(a + (b - a) * t / m))
-    return np.array(out)
+    """The polygon's vertices plus grid points every ~``step`` µm along its axis-parallel
+    edges (other edges unchanged)."""
+    out = [pts]
+    b = np.roll(pts, -1, axis=0)
+    for a, c in zip(pts, b, strict=True):
+        if a[0] == c[0] or a[1] == c[1]:
+            m = int(float(np.hypot(*(c - a))) // step)
+            if m > 1:
+                t = (np.arange(1, m) / m)[:, None]
+                out.append(snap(a + (c - a) * t))
+    return np.vstack(out)
 
 
 # ----------------------------------------------------------------------------- router
@@ -323,7 +323,8 @@ def route(nets: Sequence[Net], area: tuple[float, float, float, float], width: f
             on neighbouring grid lines.
         origin: a grid node, µm (put it on a ball centre to align the grid with the balls).
         teardrop_length: how far a teardrop reaches out of its pad, µm; < 0 for
-            1.5 × width, 0 for no teardrops.
+            1.5 × width; 0 for only the fillets an oblique exit needs to leave no acute
+            notch between trace and pad.
         max_passes: routing passes (each moves the failed nets to the front).
 
     Raises:
@@ -353,6 +354,7 @@ def route(nets: Sequence[Net], area: tuple[float, float, float, float], width: f
     inner = (area[0] + reach, area[1] + reach, area[2] - reach, area[3] - reach)
     grid = _Grid((round(ox, 3), round(oy, 3)), pitch, nx, ny, inner)
     grid.reach = reach
+    grid.d_term = d_term
 
     names = [n.name for n in nets]
     if len(set(names)) != len(names):
@@ -447,6 +449,42 @@ def _terminal_nodes(grid: _Grid, t: Terminal, margin: float) -> list[tuple[int, 
 _TURN_COST = {0: 0.0, 1: 0.6, 7: 0.6, 2: 1.2, 6: 1.2}
 
 
+def _term_dist(t: Terminal, x: float, y: float) -> float:
+    """Distance from (x, y) to the terminal's shape (0 inside), µm."""
+    if t.shape == "circle":
+        return max(math.hypot(x - t.x, y - t.y) - t.size / 2, 0.0)
+    h = t.size / 2
+    return math.hypot(max(abs(x - t.x) - h, 0.0), max(abs(y - t.y) - h, 0.0))
+
+
+def _own_zone_ok(grid: _Grid, net: Net, u: tuple[int, int], v: tuple[int, int], d: int,
+                 nd: int, cache: dict[tuple[int, int], tuple[float, float]]) -> bool:
+    """May the trace of ``net`` move u -> v (heading nd, after heading d) near its own ends?
+
+    Within the clearance of its own pad a trace leaves in a straight line, moving away;
+    within the clearance of its own land it arrives in a straight line, moving toward
+    it. So a trace never runs alongside its own pad or land, which would leave a notch
+    narrower than the space rule inside the net's own metal.
+    """
+    def dists(n: tuple[int, int]) -> tuple[float, float]:
+        got = cache.get(n)
+        if got is None:
+            x, y = grid.ox + n[0] * grid.p, grid.oy + n[1] * grid.p
+            got = (_term_dist(net.a, x, y), _term_dist(net.b, x, y))
+            cache[n] = got
+        return got
+
+    (au, bu), (av, bv) = dists(u), dists(v)
+    dz = grid.d_term
+    if min(au, av) < dz and not (au == av == 0.0):
+        if av <= au or (au > 0.0 and nd != d):
+            return False
+    if min(bu, bv) < dz and not (bu == bv == 0.0):
+        if bv >= bu or (0.0 < bu < dz and nd != d):
+            return False
+    return True
+
+
 def _astar(grid: _Grid, net: Net, idx: int, style: str,
            ignore_traces: bool = False) -> list[tuple[int, int]] | None:
     """Cheapest path (node list) from the pad to the land of ``net``, or None."""
@@ -460,6 +498,7 @@ def _astar(grid: _Grid, net: Net, idx: int, style: str,
     gx0, gx1, gy0, gy1 = gi.min(), gi.max(), gj.min(), gj.max()
     dirs = range(0, 8, 2) if style == "manhattan" else range(8)
     sq2 = math.sqrt(2)
+    dist_cache: dict[tuple[int, int], tuple[float, float]] = {}
 
     def h(i: int, j: int) -> float:
         dx = max(gx0 - i, 0, i - gx1)
@@ -510,6 +549,8 @@ def _astar(grid: _Grid, net: Net, idx: int, style: str,
             o = int(own[k, i + ai, j + aj])
             if o != FREE and o != idx:
                 continue
+            if o == idx and not _own_zone_ok(grid, net, (i, j), (i2, j2), d, nd, dist_cache):
+                continue
             ng = g + (sq2 if nd % 2 else 1.0) + tc
             ns = (i2, j2, nd)
             if ng < best.get(ns, math.inf) - 1e-12:
@@ -521,14 +562,19 @@ def _astar(grid: _Grid, net: Net, idx: int, style: str,
 
 def _blame(grid: _Grid, nets: Sequence[Net], failed: list[int],
            paths: dict[int, list[tuple[int, int]]], style: str, d_trace: float) -> str:
-    """A message naming the nets that could not be routed and what is in their way."""
-    parts = []
+    """A one-line message naming the nets that could not be routed and why."""
+    too_small: list[str] = []
+    walled: list[str] = []
+    blocked: list[str] = []
     for k in failed:
         net = nets[k]
+        small = [t.name for t in (net.a, net.b) if not _terminal_nodes(grid, t, grid.reach)]
+        if small:
+            too_small.append(f"{net.name} ({' and '.join(small)})")
+            continue
         alone = _astar(grid, net, k, style, ignore_traces=True)
         if alone is None:
-            parts.append(f"{net.name} (no path even without other traces: its pad or ball is "
-                         "walled in by other pads/balls or the die edge)")
+            walled.append(net.name)
             continue
         blockers = set()
         a = _simplify(alone)
@@ -546,17 +592,26 @@ def _blame(grid: _Grid, nets: Sequence[Net], failed: list[int],
                     if float(dd) < d_trace:
                         blockers.add(nets[m].name)
         who = ", ".join(sorted(blockers)) if blockers else "other nets"
-        parts.append(f"{net.name} (blocked by {who})")
-    return (f"RDL: cannot route {len(failed)} net(s) without a short: " + "; ".join(parts)
+        blocked.append(f"{net.name} (crosses {who})")
+    parts = []
+    if blocked:
+        parts.append("blocked by other nets: " + "; ".join(blocked))
+    if walled:
+        parts.append("walled in by other pads, balls or the die edge: " + ", ".join(walled))
+    if too_small:
+        parts.append("trace too wide to end inside the pad or land: " + ", ".join(too_small))
+    return (f"RDL: cannot route {len(failed)} net(s) without a short: " + " | ".join(parts)
             + "; change the net map, the pad positions or rdl.trace_width/trace_space")
 
 
 def _add_teardrops(result: Routing, nets: Sequence[Net], obstacles: Sequence[Terminal],
                    width: float, space: float, length: float,
                    area: tuple[float, float, float, float]) -> None:
-    """Add teardrops where traces leave their terminals, shrinking any that crowd others."""
-    if length <= 0:
-        return
+    """Add teardrops where traces leave their terminals, shrinking any that crowd others.
+
+    With ``length`` 0 only the fillets an oblique exit needs (so that no acute notch
+    is left between trace and terminal) are added.
+    """
     metal = _net_metal(result, nets)
     parts: list[tuple[str, shapely.Geometry]] = [(n, g) for n, g in metal.items()]
     parts += [("", Polygon(t.points())) for t in obstacles]
@@ -575,7 +630,10 @@ def _add_teardrops(result: Routing, nets: Sequence[Net], obstacles: Sequence[Ter
                 geom = Polygon(td)
                 if not inside.contains(geom):
                     continue
+                x0, y0, x1, y1 = geom.bounds
                 near = [g for n, g in parts if n != net.name
+                        and g.bounds[0] < x1 + space and g.bounds[2] > x0 - space
+                        and g.bounds[1] < y1 + space and g.bounds[3] > y0 - space
                         and g.distance(geom) < space]
                 if not near:
                     drops.append(td)
@@ -604,6 +662,7 @@ def _teardrop(term: Terminal, path: np.ndarray, width: float, length: float
         diagonal = d[0] != 0 and d[1] != 0
         off = (math.ceil(width / 2 / math.sqrt(2) / NM - 1e-9) * NM) if diagonal else width / 2
         q = []
+        needed = False  # does the terminal reach past a side's crossing (an oblique exit)?
         for sgn in (1, -1):
             p0 = a + sgn * off * np.array([-s[1], s[0]])  # the side line through p0, along s
             p1 = b + sgn * off * np.array([-s[1], s[0]])
@@ -617,21 +676,24 @@ def _teardrop(term: Terminal, path: np.ndarray, width: float, length: float
             # the trace side at >= 90° (an exit at an angle needs a longer teardrop)
             t_far = float(np.max((tpoly - p0) @ d)) + 2 * NM
             t_max = float(np.linalg.norm(p1 - p0)) - width
+            needed |= t_far > t_cross + 3 * NM
             t = max(t_cross + length, t_far)
-            if t > t_max:
+            if t > t_max or t <= t_cross + NM:
                 return None
             if diagonal:
                 steps = math.ceil(t / math.sqrt(2) / NM) * NM
                 q.append(snap(p0 + s * steps))
             else:
                 q.append(snap(p0 + d * (math.ceil(t / NM) * NM)))
+        if length <= 0 and not needed:
+            return None  # a square exit: nothing to fill
         if term.shape == "circle":
             sel = tpoly
         else:
             near = _densify_axis_edges(tpoly, 1.0)
             mid = (q[0] + q[1]) / 2
             sel = near[np.hypot(*(near - mid).T) <= 2 * width + 2 * length + 1e-9]
-        hull = MultiPoint([tuple(p) for p in np.vstack([sel, *q])]).convex_hull
+        hull = shapely.convex_hull(shapely.multipoints(np.vstack([sel, *q])))
         if hull.geom_type != "Polygon":
             return None
         ring = [tuple(p) for p in np.array(hull.exterior.coords[:-1])]
