@@ -4,12 +4,12 @@ Top view of the default die (3.2 × 3.2 mm, 7 × 7 balls at 400 µm, centre 3 ×
 depopulated, 40 peripheral chip pads)::
 
     +-------------------------------------+  <- SCRIBE half-lane around the DIE
-    |  P31 ....................... P21    |
-    |  .   (A1) (A2) ...      (A7)   .    |  o  embossed ball pad: PI2 concave opening
-    |  .   (B1) (B2) ...      (B7)   .    |     with convex ring, RDL land, PI3 hole,
-    |  .    ..  [depopulated]  ..    .    |     UBM, BALL
-    |  .   (G1) ...           (G7)   .    |  P  chip pad: PAD, PASSIVATION/PI1/PI2
-    |  P1 ........................ P10    |     openings, RDL cover
+    |       P30 .............. P21        |
+    |  P31 (A1) (A2) ...      (A7)  P20   |  o  embossed ball pad: PI2 concave opening
+    |   .  (B1) (B2) ...      (B7)   .    |     with convex ring, RDL land, PI3 hole,
+    |   .   ..  [depopulated]  ..    .    |     UBM, BALL
+    |  P40 (G1) ...           (G7)  P11   |  P  chip pad: PAD, PASSIVATION/PI1/PI2
+    |       P1 ............... P10        |     openings, RDL cover
     +-------------------------------------+  RDL traces wire each pad to one ball
 
 Chip pads are numbered counter-clockwise from the left end of the bottom side. The

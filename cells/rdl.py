@@ -21,12 +21,17 @@ Model::
 * Trace outlines are built from offset lines in integer nanometres: Manhattan sides
   at w/2, diagonal sides at ceil(w/(2√2)) nm in x and y, so every vertex is on the grid
   and no snapped diagonal is narrower than ``width``.
-* Teardrops: where a trace leaves a pad or land it widens along the convex hull of
-  terminal vertices near the exit and the trace's sides a little further out. A
-  teardrop that would come closer than ``space`` to another net is shrunk, then dropped.
+* Near its own pad a trace leaves in a straight line, moving away; near its own land
+  it arrives in a straight line, moving toward it: a trace never runs alongside its
+  own pad or land, which would leave a notch narrower than the space rule.
+* Teardrops: where a trace leaves a pad or land, the metal is widened to the convex
+  hull of the terminal and two points on the trace's sides past the terminal (kept
+  only outside the terminal), so trace and terminal meet along tangents, never in an
+  acute notch, whatever the exit angle. A teardrop that would come closer than
+  ``space`` to another net is shortened (down to the fillet an oblique exit needs).
 * Finally every net's metal (terminals, traces, teardrops) is merged with shapely and
-  checked: one piece per net, and at least ``space`` from every other net. A failure
-  is a RoutingError, never a silent short.
+  checked: one piece per net, at least ``space`` from every other net, inside the
+  routing area. A failure is a RoutingError, never a silent short.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+import shapely.geometry.polygon
 from shapely.geometry import LineString, Point, Polygon
 
 from layoutgen.errors import RoutingError
@@ -722,6 +728,32 @@ def _net_metal(result: Routing, nets: Sequence[Net]) -> dict[str, shapely.Geomet
     return out
 
 
+def _acute_notch(geom: shapely.Geometry) -> tuple[float, float] | None:
+    """A concave vertex of the merged metal whose empty wedge is below 90°, or None.
+
+    Such a wedge is a notch of zero width that a space check flags at any distance.
+    """
+    polys = [geom] if geom.geom_type == "Polygon" else list(getattr(geom, "geoms", []))
+    for poly in polys:
+        poly = shapely.geometry.polygon.orient(poly, 1.0)  # material on the left
+        for ring in (poly.exterior, *poly.interiors):
+            pts = np.array(ring.coords[:-1])
+            if len(pts) < 3:
+                continue
+            a = pts - np.roll(pts, 1, axis=0)   # incoming edge
+            b = np.roll(pts, -1, axis=0) - pts  # outgoing edge
+            la, lb = np.hypot(*a.T), np.hypot(*b.T)
+            ok = (la > 1e-9) & (lb > 1e-9)
+            cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+            dot = (a * b).sum(axis=1)
+            turn = np.degrees(np.arctan2(cross, dot))  # > 0 left (convex), < 0 right
+            # a right turn sharper than 90° leaves an empty wedge below 90°
+            hit = np.nonzero(ok & (turn < -90.0 - 1e-6))[0]
+            if len(hit):
+                return float(pts[hit[0], 0]), float(pts[hit[0], 1])
+    return None
+
+
 def verify(result: Routing, nets: Sequence[Net], obstacles: Sequence[Terminal],
            space: float, area: tuple[float, float, float, float] | None = None) -> None:
     """Raise RoutingError unless each net is one piece and ``space`` from all other metal.
@@ -740,6 +772,10 @@ def verify(result: Routing, nets: Sequence[Net], obstacles: Sequence[Terminal],
     for name, geom in items[:len(nets)]:
         if geom.geom_type != "Polygon":
             bad.append(f"net {name} is not one connected piece of RDL")
+    for name, geom in items[:len(nets)]:
+        spot = _acute_notch(geom)
+        if spot is not None:
+            bad.append(f"net {name} has an acute notch at ({spot[0]:.3f}, {spot[1]:.3f})")
     if area is not None:
         box = shapely.box(*area)
         for name in sorted(result.traces):

@@ -274,3 +274,15 @@ def test_cross_section_is_derived_from_the_layout(tmp_path: Path) -> None:
     assert top_z[1500] == bottom[1500]  # the concave opening at the centre
     png = cross_section_png(top, ((850, 500), (1150, 500)), tmp_path / "xs.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("wedge,flagged", [(60.0, True), (89.0, True), (91.0, False)])
+def test_notch_guard_agrees_with_klayout(wedge: float, flagged: bool) -> None:
+    from cells.rdl import _acute_notch
+
+    a = math.radians(wedge)
+    pts = [(-100, -100), (100, -100), (100, 0), (0, 0),
+           (round(100 * math.cos(a), 3), round(100 * math.sin(a), 3)), (-100, 100)]
+    assert (_acute_notch(Polygon(pts)) is not None) is flagged
+    r = kdb.Region(kdb.Polygon([kdb.Point(um(x), um(y)) for x, y in pts]))
+    assert (not r.space_check(um(10)).is_empty()) is flagged
