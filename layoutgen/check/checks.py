@@ -452,6 +452,8 @@ def find_emboss(s: Scope, hole: Polygon) -> Emboss | None:
 
 def check_emboss(s: Scope, ctx: Context) -> None:
     """emboss.present, emboss.ring_inside, emboss.ratio, emboss.exposes_pi1, emboss.segments."""
+    if not ctx.on("emboss.present"):
+        return
     tol = s.tol
     target = ctx.rules["emboss.target_ratio"]
     rtol = ctx.rules["emboss.ratio_tolerance"]
@@ -539,6 +541,8 @@ def exposed_pads(s: Scope) -> list[tuple[Polygon, BaseGeometry]]:
 
 def check_pad(s: Scope, ctx: Context) -> None:
     """pad.opened."""
+    if not ctx.on("pad.opened"):
+        return
     for pad, stack in exposed_pads(s):
         ctx.judge("pad.opened", pad)
         if stack.is_empty:
@@ -552,18 +556,23 @@ def check_pad(s: Scope, ctx: Context) -> None:
 
 def check_rdl(s: Scope, ctx: Context) -> None:
     """rdl.connected, rdl.short."""
+    if not (ctx.on("rdl.connected") or ctx.on("rdl.short")):
+        return
     tol2 = s.tol * s.tol
     pads = [(p, st) for p, st in exposed_pads(s) if not st.is_empty]
     pad_tree = shapely.STRtree([st for _, st in pads]) if pads else None
     nets = s.parts("RDL")
     net_balls: dict[int, list[Polygon]] = {}
     index = {id(n): i for i, n in enumerate(nets)}
+    connected = ctx.on("rdl.connected")
     for hole in s.parts("PI3"):
-        ctx.judge("rdl.connected", hole)
+        if connected:
+            ctx.judge("rdl.connected", hole)
         under = [n for n in s.near("RDL", hole) if n.intersection(hole).area > tol2]
         if not under:
-            ctx.emit("rdl.connected", f"ball pad at {_at(hole)} has no RDL under its PI3 hole",
-                     hole)
+            if connected:
+                ctx.emit("rdl.connected", f"ball pad at {_at(hole)} has no RDL under its PI3 "
+                         "hole", hole)
             continue
         reached = False
         for net in under:
@@ -572,7 +581,7 @@ def check_rdl(s: Scope, ctx: Context) -> None:
                 for i in pad_tree.query(net, predicate="intersects"):
                     if net.intersection(pads[int(i)][1]).area > tol2:
                         reached = True
-        if not reached:
+        if not reached and connected:
             ctx.emit("rdl.connected", f"ball pad at {_at(hole)}: its RDL net reaches no chip pad "
                      "opened by PASSIVATION, PI1 and PI2 (open RDL)", hole)
     if ctx.on("rdl.short"):

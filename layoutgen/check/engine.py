@@ -60,6 +60,13 @@ ROOT = "\0root"
 FLAT_DIRECT = 200_000
 #: layers whose components must be whole in a window of the tiled flat mode
 WHOLE_LAYERS = ("ACTIVE", "CAP_SOLDER", "CAP_SPACER", "PAD", "PI2", "PI3", "RDL", "UBM", "BALL")
+#: relations through which one placement only adds cover for another's shapes, with the
+#: check they serve: more cover can only turn that check's fail into a pass
+COVER_RELATIONS: dict[tuple[str, str], str] = {
+    ("CAP_SPACER", "CAP_CUT"): "spacer.in_cut",
+    ("PAD", "CAP_CUT"): "cut.pads_exposed",
+    ("CAP_SOLDER", "CAP_METAL"): "seal.metal",
+}
 #: deepest cell hierarchy accepted
 MAX_DEPTH = 256
 #: most violations listed (the counts per check stay exact)
@@ -233,33 +240,78 @@ class Engine:
         return memo[name]
 
     # ------------------------------------------------------------ judging
-    def _interacting(self, c: _Cell) -> list[np.ndarray]:
-        """Per placement group: boolean mask of instances that interact."""
+    def fine_boxes(self, name: str, layer: str) -> np.ndarray:
+        """Boxes (n×4, own coordinates) covering the shapes of ``layer`` under ``name``:
+        one per shape, or, past 256 shapes, one per occupied cell of a 16×16 grid."""
+        key = ("fine", name, layer)
+        hit = self._own_box_memo.get(key)
+        if hit is not None:
+            return hit
+        coords, lengths = self.flat_layer(name, layer)
+        if not len(lengths):
+            boxes = np.empty((0, 4))
+        else:
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+            boxes = np.hstack((np.minimum.reduceat(coords, starts, axis=0),
+                               np.maximum.reduceat(coords, starts, axis=0)))
+            if len(boxes) > 256:
+                lo, hi = boxes[:, :2].min(0), boxes[:, 2:].max(0)
+                span = np.maximum(hi - lo, 1e-9)
+                centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+                cell = np.minimum((16 * (centre - lo) / span).astype(int), 15)
+                keyv = cell[:, 0] * 16 + cell[:, 1]
+                order = np.argsort(keyv, kind="stable")
+                keyv, boxes = keyv[order], boxes[order]
+                firsts = np.nonzero(np.r_[True, np.diff(keyv) != 0])[0]
+                boxes = np.hstack((np.minimum.reduceat(boxes[:, :2], firsts, axis=0),
+                                   np.maximum.reduceat(boxes[:, 2:], firsts, axis=0)))
+        self._own_box_memo[key] = boxes
+        return boxes
+
+    def _instance_fine(self, c: _Cell, g: int, i: int, layer: str) -> np.ndarray:
+        """Fine boxes of one placed instance (group ``g``, index ``i``) in ``c``'s frame;
+        for ``g == -1`` the box of own shape ``i``."""
+        if g < 0:
+            boxes, _ = self._own_boxes(c.name, layer)
+            return boxes[i:i + 1]
+        p = c.placements[g]
+        fb = self.fine_boxes(p.child, layer)
+        if not len(fb):
+            return fb
+        corners = np.stack((fb[:, [0, 1]], fb[:, [2, 1]], fb[:, [2, 3]], fb[:, [0, 3]]), axis=1)
+        pts = corners @ p.matrices[i].T + p.offsets[i]
+        return np.hstack((pts.min(1), pts.max(1)))
+
+    def _interacting(self, c: _Cell, relaxed: dict[int, set[tuple[str, str]]] | None = None
+                     ) -> list[np.ndarray]:
+        """Per placement group: boolean mask of instances that interact.
+
+        Args:
+            c: the cell.
+            relaxed: per placement group, the cover relations (COVER_RELATIONS) that can
+                be ignored for its instances: its cell alone already passes the check
+                they serve, and more cover can only keep it passing.
+        """
+        relaxed = relaxed or {}
         masks = [np.zeros(p.count, dtype=bool) for p in c.placements]
         if not c.placements:
             return masks
-        # boxes per layer: (owner group, owner index, box) ; own shapes have group -1
+        # coarse boxes per layer: (owner group, owner index, box); own shapes: group -1
         boxes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for lay in USED_LAYERS:
             grp, idx, bxs = [], [], []
             if lay in c.own and len(c.own[lay][1]):
-                coords, lengths = c.own[lay]
-                starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-                mn = np.minimum.reduceat(coords, starts, axis=0)
-                mx = np.maximum.reduceat(coords, starts, axis=0)
-                grp.append(np.full(len(lengths), -1))
-                idx.append(np.arange(len(lengths)))
-                bxs.append(np.hstack((mn, mx)))
+                ob, _ = self._own_boxes(c.name, lay)
+                grp.append(np.full(len(ob), -1))
+                idx.append(np.arange(len(ob)))
+                bxs.append(ob)
             for gi, p in enumerate(c.placements):
                 bb = self.bbox(p.child).get(lay)
                 if bb is None:
                     continue
-                corners = np.array([[bb[0], bb[1]], [bb[2], bb[1]], [bb[2], bb[3]],
-                                    [bb[0], bb[3]]])
-                pts = np.einsum("kij,pj->kpi", p.matrices, corners) + p.offsets[:, None, :]
                 grp.append(np.full(p.count, gi))
                 idx.append(np.arange(p.count))
-                bxs.append(np.hstack((pts.min(1), pts.max(1))))
+                bxs.append(_boxes_of(bb, p.matrices, p.offsets))
             if grp:
                 boxes[lay] = (np.concatenate(grp), np.concatenate(idx), np.vstack(bxs))
         trees: dict[str, shapely.STRtree] = {}
@@ -280,27 +332,36 @@ class Engine:
             left, right = trees[b].query(qa, predicate="intersects")
             diff = (ga[left] != gb[right]) | (ia[left] != ib[right])
             left, right = left[diff], right[diff]
-            # two instances of one rotated array: axis-parallel boxes in the top frame
-            # overlap where the cells do not; judge them again in the cell's own frame
+            if (a, b) in COVER_RELATIONS and relaxed:
+                ok = np.array([(a, b) in relaxed.get(int(g), ()) for g in ga[left]], dtype=bool)
+                left, right = left[~ok], right[~ok]
+            if not len(left):
+                continue
+            keep = np.ones(len(left), dtype=bool)
+            # instances of one array: judge the pair in the cell's own frame with its
+            # shapes' boxes; each distinct offset between two instances is tested once
             same = (ga[left] == gb[right]) & (ga[left] >= 0)
-            if same.any():
-                keep = np.ones(len(left), dtype=bool)
-                for g in np.unique(ga[left][same]):
-                    p = c.placements[int(g)]
-                    inv = local_frames.get(int(g))
-                    if inv is None:
-                        continue
-                    sel = np.nonzero(same & (ga[left] == g))[0]
-                    rel = (p.offsets[ib[right[sel]]] - p.offsets[ia[left[sel]]]) @ inv.T
-                    dl = d * math.sqrt(abs(np.linalg.det(inv)))
-                    bba = self.bbox(p.child).get(a)
-                    bbb = self.bbox(p.child).get(b)
-                    hit = ((bba[0] - dl <= bbb[2] + rel[:, 0])
-                           & (bbb[0] + rel[:, 0] <= bba[2] + dl)
-                           & (bba[1] - dl <= bbb[3] + rel[:, 1])
-                           & (bbb[1] + rel[:, 1] <= bba[3] + dl))
-                    keep[sel] = hit
-                left, right = left[keep], right[keep]
+            for g in np.unique(ga[left][same]):
+                p = c.placements[int(g)]
+                inv = local_frames.get(int(g))
+                if inv is None:
+                    continue
+                sel = np.nonzero(same & (ga[left] == g))[0]
+                rel = (p.offsets[ib[right[sel]]] - p.offsets[ia[left[sel]]]) @ inv.T
+                dl = d * math.sqrt(abs(np.linalg.det(inv)))
+                fa = self.fine_boxes(p.child, a)
+                fb = self.fine_boxes(p.child, b)
+                urel, inverse = np.unique(np.round(rel, 6), axis=0, return_inverse=True)
+                hit_u = np.array([_boxes_meet(fa, fb + np.tile(r, 2), dl) for r in urel])
+                keep[sel] = hit_u[np.asarray(inverse).ravel()]
+            # any other pair: the two sides' shape boxes in this cell's frame
+            rest = np.nonzero(keep & ~same)[0]
+            if len(rest) <= 20000:
+                for k in rest:
+                    fa = self._instance_fine(c, int(ga[left[k]]), int(ia[left[k]]), a)
+                    fb = self._instance_fine(c, int(gb[right[k]]), int(ib[right[k]]), b)
+                    keep[k] = _boxes_meet(fa, fb, d)
+            left, right = left[keep], right[keep]
             for g_arr, i_arr in ((ga[left], ia[left]), (gb[right], ib[right])):
                 sel = g_arr >= 0
                 for g in np.unique(g_arr[sel]):
@@ -313,7 +374,13 @@ class Engine:
             return self._local[name]
         c = self.cells[name]
         self.stats["cells_judged"] += 1
-        masks = self._interacting(c)
+        relaxed: dict[int, set[tuple[str, str]]] = {}
+        for gi, p in enumerate(c.placements):
+            rel = {key for key, cid in COVER_RELATIONS.items()
+                   if cid in self.enabled and self.judge_cell(p.child).counts.get(cid, 0) == 0}
+            if rel:
+                relaxed[gi] = rel
+        masks = self._interacting(c, relaxed)
         scope_raw: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
             lay: [v] for lay, v in c.own.items()}
         out = _Local()
@@ -618,6 +685,16 @@ def _die_polys(eng: Engine, name: str, mats: np.ndarray, offs: np.ndarray, acc: 
     return acc
 
 
+def _boxes_meet(fa: np.ndarray, fb: np.ndarray, d: float) -> bool:
+    """True when a box of ``fa`` grown by ``d`` meets a box of ``fb``."""
+    if not len(fa) or not len(fb):
+        return False
+    return bool(np.any((fa[:, None, 0] - d <= fb[None, :, 2])
+                       & (fb[None, :, 0] <= fa[:, None, 2] + d)
+                       & (fa[:, None, 1] - d <= fb[None, :, 3])
+                       & (fb[None, :, 1] <= fa[:, None, 3] + d)))
+
+
 def _boxes_of(box: np.ndarray, mats: np.ndarray, offs: np.ndarray) -> np.ndarray:
     """Axis-parallel boxes (K×4) of ``box`` under K transforms."""
     corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]])
@@ -743,6 +820,8 @@ def check(layout: Any, rules: str | Path | RuleSet = "default", layers: LayerMap
         results[cid] = CheckResult(CHECKS[cid], judged.get(cid, 0), 0,
                                    local.details.get(cid, {}))
     for cid, n in counts.items():
+        if cid not in results:  # a check that reported although its layers are absent
+            results[cid] = CheckResult(CHECKS[cid], judged.get(cid, 0), 0)
         results[cid].violations += n
     violations = violations[:MAX_VIOLATIONS]
     for v in violations:
