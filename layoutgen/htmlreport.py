@@ -73,8 +73,9 @@ th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pass{color:#1a7f37;font-weight:bold}.fail{color:#c62828;font-weight:bold}
 .muted{color:#666}.figs{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
-figure{margin:0;max-width:100%}figure img{max-width:min(100%,660px);height:auto;
-border:1px solid #ddd;display:block}figcaption{font-size:12px;color:#555;margin-top:4px}
+figure{margin:0;flex:0 1 660px;max-width:660px;min-width:0}figure img{width:100%;
+height:auto;border:1px solid #ddd;display:block;box-sizing:border-box}
+figcaption{font-size:12px;color:#555;margin-top:4px}
 code{background:#f4f4f4;padding:0 3px}.swatch{display:inline-block;width:12px;
 height:12px;border:1px solid #444;vertical-align:middle;margin-right:4px}
 nav ul{margin:4px 0}
@@ -147,8 +148,15 @@ def param_rows(kind: Any, spec: Any = None) -> list[dict[str, str]]:
         value = spec.values.get(p.key, p.default) if spec is not None else p.default
         rows.append({"key": p.key, "value": _fmt(value), "unit": p.unit,
                      "allowed": p.allowed(), "doc": p.doc,
-                     "changed": spec is not None and value != p.default})
+                     "changed": spec is not None and _frozen(value) != _frozen(p.default)})
     return rows
+
+
+def _frozen(value: Any) -> Any:
+    """Lists as tuples, so a spec's value compares equal to its declared default."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _check_doc(check: Any) -> dict[str, Any] | None:

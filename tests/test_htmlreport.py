@@ -166,8 +166,10 @@ def test_each_product_shows_parameters_checks_and_masks(built) -> None:
 
 def test_failing_check_missing_picture_and_escaping(tmp_path: Path) -> None:
     kind = ProductKind("demo", (Param("seal.width", 80.0, "bead <width>", unit="µm", low=0,
-                                      low_open=True),), lambda spec, layers: None, "a demo")
-    spec = kind.make_spec("demo", {"seal.width": 50})
+                                      low_open=True),
+                                Param("spacer.sites", [[1, 2]], "spacer centres")),
+                       lambda spec, layers: None, "a demo")
+    spec = kind.make_spec("demo", {"seal.width": 50, "spacer.sites": [[1, 2]]})
     check = {"passed": False, "checks": ["seal.width"], "rules": "default",
              "violations": [{"check": "seal.width", "message": "bead 40 < 50 µm at <here>",
                              "x": 1.5, "y": -2.0}],
@@ -183,6 +185,7 @@ def test_failing_check_missing_picture_and_escaping(tmp_path: Path) -> None:
     assert "&lt;here&gt;" in text and "<here>" not in text
     assert "bead &lt;width&gt;" in text
     assert "<b>50</b>" in text  # changed from the default
+    assert "<td>[[1, 2]]</td>" in text  # a list equal to its default is not marked
     assert "&gt; 0 µm" in text
     assert "picture missing" in text
     assert render_html([entry]) == text  # same input, same bytes
