@@ -150,19 +150,11 @@ def test_pi3_hole_away_from_emboss(tmp_path: Path) -> None:
     assert [e is not None for e in kl_emboss(read_flat(p))].count(False) == 1
 
 
-RING_EDGE_BUG = ("a continuous convex ring touching or crossing the concave opening's edge "
-                 "is reported as emboss.present 'the PI2 opening under it is flat, no convex "
-                 "PI2 ring stands inside it' instead of emboss.ring_inside: find_emboss fills "
-                 "only the PI2 opening parts, and the annulus cut open by the ring no longer "
-                 "has the ring in its hole, so the ring is not found")
 
-
-@pytest.mark.parametrize("ring,nseg", [
-    ("cross", 8),
-    pytest.param("cross", 1, marks=pytest.mark.xfail(strict=True, reason=RING_EDGE_BUG)),
-    pytest.param("touch", 1, marks=pytest.mark.xfail(strict=True, reason=RING_EDGE_BUG)),
-])
+@pytest.mark.parametrize("ring,nseg", [("cross", 8), ("cross", 1), ("touch", 1)])
 def test_ring_touching_concave_edge(tmp_path: Path, ring: str, nseg: int) -> None:
+    """A ring reaching the concave edge (segmented or continuous, crossing it or touching
+    it at one point) fails emboss.ring_inside at that pad only."""
     p = csp_file(tmp_path / "d.gds", pads=[dict(ring=ring, nseg=nseg), {}])
     ems = kl_emboss(read_flat(p))
     assert ems[0] is not None and ems[0].touches_edge()
@@ -240,10 +232,6 @@ def test_covered_chip_pad(tmp_path: Path, opening: str) -> None:
     assert kl_ball_connected(f) == [False, True]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pad.opened is not run (and so passes) when no PI1 opening is drawn anywhere: "
-    "CHECK_LAYERS['pad.opened'] needs PI1 present, but dielectrics are drawn as openings, "
-    "so a CSP die (PI3 holes, RDL, PADs) with no PI1 layer has every chip pad covered"))
 def test_all_chip_pads_covered_by_pi1(tmp_path: Path) -> None:
     p = csp_file(tmp_path / "d.gds", pad_open="no_pi1")
     f = read_flat(p)
@@ -298,12 +286,6 @@ BX, BY = ball(0)
 R3 = Emb().pi3            # PI3 hole radius
 RU = Emb().ubm            # UBM radius
 
-EXACT_WIDTH_BUG = (
-    "a shape exactly as wide as the rule fails the drc width check: geom.narrow loses the "
-    "0.0005 µm core left by eroding a 35 µm square PI1 opening by 17.49975 µm, so the whole "
-    "opening is reported 'PI1 at (-250, 250) is 34.998 µm wide, needs >= 35 µm' (a 35 × 100 "
-    "µm opening leaves 0.026 µm² corner slivers and is reported too); KLayout passes")
-
 DRC_CASES: dict[str, tuple[dict, dict]] = {  # check id: (failing knobs, passing knobs)
     "drc.pi1.width": (dict(pi1_half=17.499), dict(pi1_half=17.5)),
     "drc.pi1.space": (dict(extra=[("PI1", box(X0 + 25 + 19.999, Y0 - 20, X0 + 100, Y0 + 20))]),
@@ -341,10 +323,7 @@ def _drc_params() -> list:
     out = []
     for cid in sorted(DRC_CASES):
         for ok in (False, True):
-            marks = [pytest.mark.xfail(strict=True, reason=EXACT_WIDTH_BUG)] \
-                if (cid, ok) == ("drc.pi1.width", True) else []
-            out.append(pytest.param(cid, ok, marks=marks,
-                                    id=f"{cid}-{'passes' if ok else 'fails'}"))
+            out.append(pytest.param(cid, ok, id=f"{cid}-{'passes' if ok else 'fails'}"))
     return out
 
 
@@ -366,7 +345,6 @@ def _rule_key(check_id: str) -> str:
     return next(r.rule for r in DRC_RULES if r.id == check_id)
 
 
-@pytest.mark.xfail(strict=True, reason=EXACT_WIDTH_BUG)
 def test_exact_width_rectangle(tmp_path: Path) -> None:
     """A 35 × 100 µm PI1 opening far from everything: exactly pi1.min_width wide."""
     p = csp_file(tmp_path / "d.gds", extra=[("PI1", box(-300, -400, -265, -300))])

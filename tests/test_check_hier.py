@@ -180,18 +180,6 @@ def overlapping(tmp: Path) -> tuple[Path, str, int]:
     return p, "default", -1
 
 
-REP_POINT_BUG = (
-    "the position of a violation whose region is a whole ring depends on the frame it "
-    "was judged in: shapely's representative_point of the ring is taken in the cell's "
-    "own coordinates and then placed, so for a 59 µm ring in the die at (2100, 2100) of "
-    "an unrotated array hierarchical mode reports seal.width at (2100, 1432.14) and flat "
-    "mode at (2100, 2767.86) (rotated 90° and mirrored: (-2767.86, 2100) vs (-2100, "
-    "2767.86))")
-MAG_BUG = ("hierarchical mode judges a magnified placement's cell at its own scale: 4 "
-           "seal.width violations ('is 41.005 µm wide') for 35 µm beads placed with "
-           "magnification 2 (70 µm), flat mode none (see "
-           "test_check_seal.test_magnified_placement)")
-
 LAYOUTS: dict[str, Builder] = {
     "array": arr(4, 3, bad=dict(gap=DBU), bad_at=(2, 1)),
     "array-r30": arr(4, 3, rot=30, bad=dict(gap=1.0), bad_at=(3, 2)),
@@ -217,13 +205,7 @@ LAYOUTS: dict[str, Builder] = {
     "overlapping": overlapping,
     "magnified": magnified,
 }
-XFAIL = {"array-ring59-r0": REP_POINT_BUG, "array-ring59-r90m": REP_POINT_BUG,
-         "magnified": MAG_BUG}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=[pytest.mark.xfail(strict=True, reason=XFAIL[n])] if n in XFAIL
-                 else []) for n in LAYOUTS])
+@pytest.mark.parametrize("name", list(LAYOUTS))
 def test_flat_and_hierarchical_agree(tmp_path: Path, name: str) -> None:
     p, rules, n = LAYOUTS[name](tmp_path)
     h = check(p, rules=rules)

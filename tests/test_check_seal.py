@@ -69,13 +69,7 @@ def test_ring_style_is_one_closed_ring(tmp_path: Path, style: str) -> None:
     assert closed_kl(p) == [True]
 
 
-@pytest.mark.parametrize("style", [
-    s if s != "path_round" else pytest.param(s, marks=pytest.mark.xfail(
-        strict=True, reason="seal.width false violation on a ring of round-ended paths: "
-        "the union of the two round caps (as the reader polygonises them) meeting at an "
-        "outer corner leaves a reflex cusp, reported as 'solder seal at (-728.161, "
-        "-701.983) is 0.007 µm wide'; the bead is 80 µm wide and KLayout's width_check "
-        "passes")) for s in RING_STYLES])
+@pytest.mark.parametrize("style", RING_STYLES)
 def test_ring_style_passes_every_check(tmp_path: Path, style: str) -> None:
     p = capped_file(tmp_path / f"{style}.gds", ring=style)
     r = check(p)
@@ -190,16 +184,8 @@ def test_chamfered_neck(tmp_path: Path, neck: float, ok: bool) -> None:
         assert abs(v.x) < 30 and RING_INNER <= v.y <= RING_INNER + Cap().width
 
 
-NOTCH_BUG = ("seal.width false violation beside a rectangular notch: geom.narrow's "
-             "opening does not give back the material at the notch's outer corners, so a "
-             "20 µm wide notch cut into the outside of the 80 µm bead is reported (as "
-             "'solder seal at (11.779, 720.054) is 10.484 µm wide' for a 60 µm neck) "
-             "whatever the width left; KLayout's width_check passes")
-
-
 @pytest.mark.parametrize("neck,ok", [
-    pytest.param(WIDTH, True, marks=pytest.mark.xfail(strict=True, reason=NOTCH_BUG)),
-    pytest.param(70.0, True, marks=pytest.mark.xfail(strict=True, reason=NOTCH_BUG)),
+    (WIDTH, True), (70.0, True),
     (WIDTH - DBU, False), (30.0, False)])
 def test_rectangular_neck(tmp_path: Path, neck: float, ok: bool) -> None:
     p = capped_file(tmp_path / "n.gds", neck=neck)
@@ -213,17 +199,10 @@ def _kl_min_width(p: Path) -> float:
     return min(e.distance() for e in eps.each()) * DBU
 
 
-VALUE_BUG = ("seal.width reports the wrong width: geom.local_width measures the "
-             "largest disc touching the flagged region, not the narrowest width there "
-             "(a 35 µm bead is reported '41.005 µm wide', a 59.999 µm chamfered neck "
-             "'0.91 µm wide')")
-
-
 @pytest.mark.parametrize("knobs", [
     dict(width=WIDTH - DBU),
-    pytest.param(dict(width=35.0), marks=pytest.mark.xfail(strict=True, reason=VALUE_BUG)),
-    pytest.param(dict(neck=WIDTH - DBU, neck_shape="chamfer"),
-                 marks=pytest.mark.xfail(strict=True, reason=VALUE_BUG)),
+    dict(width=35.0),
+    dict(neck=WIDTH - DBU, neck_shape="chamfer"),
 ], ids=["ring59.999", "ring35", "neck59.999"])
 def test_reported_width_is_the_measured_width(tmp_path: Path, knobs: dict) -> None:
     p = capped_file(tmp_path / "w.gds", **knobs)
@@ -335,11 +314,7 @@ def test_capped_die_with_bare_bond_pads(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- placements
 @pytest.mark.parametrize("mag,width,ok", [
-    pytest.param(2.0, 35.0, True, marks=pytest.mark.xfail(strict=True, reason=(
-        "hierarchical mode ignores a placement's magnification when it judges the cell "
-        "once: a 35 µm bead in a cell placed with magnification 2 (70 µm in the layout) "
-        "is reported 'solder seal at (100, -485) is 41.005 µm wide' [judged in cell "
-        "HALF]; check(flat=True) and KLayout pass"))),
+    (2.0, 35.0, True),
     (2.0, 29.0, False), (1.0, 35.0, False)])
 def test_magnified_placement(tmp_path: Path, mag: float, width: float, ok: bool) -> None:
     """A die drawn at half scale, placed rotated by 90° with a magnification."""

@@ -145,7 +145,7 @@ CHECK_LAYERS: dict[str, tuple[str, ...]] = {
     "emboss.ratio": ("PI3", "PI2"),
     "emboss.exposes_pi1": ("PI3", "PI2"),
     "emboss.segments": ("PI3", "PI2"),
-    "pad.opened": ("PAD", "PI1"),
+    "pad.opened": ("PAD",),
     "rdl.connected": ("PI3",),
     "rdl.short": ("PI3", "RDL"),
     "scribe.overlap": ("DIE",),
@@ -153,6 +153,12 @@ CHECK_LAYERS: dict[str, tuple[str, ...]] = {
 }
 for _r in DRC_RULES:
     CHECK_LAYERS[_r.id] = _r.layers[:1]
+
+#: checks that also need at least one of these layers (pads are judged for openings
+#: only in a layout with dielectrics: a capped die's bond pads are not)
+ANY_LAYERS: dict[str, tuple[str, ...]] = {
+    "pad.opened": ("PASSIVATION", "PI1", "PI2", "PI3"),
+}
 
 #: layers the checks read
 USED_LAYERS = ("DIE", "ACTIVE", "PAD", "PASSIVATION", "PI1", "PI2", "PI3", "RDL", "BALL", "UBM",
@@ -343,9 +349,7 @@ def check_seal(s: Scope, ctx: Context) -> None:
         limit = ctx.rules["seal.min_width"]
         for ring in rings:
             ctx.judge("seal.width", ring)
-            bad = G.narrow(ring, limit, tol)
-            for region in G.clusters(bad, limit):
-                w = G.local_width(ring, region, limit, tol)
+            for region, w in G.width_violations(ring, limit, tol):
                 ctx.emit("seal.width",
                          f"solder seal at {_at(region)} is {G.fmt_um(w)} µm wide, needs >= "
                          f"{G.fmt_um(limit)} µm", region, w, limit)
@@ -444,6 +448,12 @@ def find_emboss(s: Scope, hole: Polygon) -> Emboss | None:
     if not opens:
         return None
     concave = shapely.union_all([G.fill(p) for p in opens])
+    # the concave portion is a circle (claims 3, 14): a ring touching its edge at a point
+    # cuts the opening around it into a crescent, whose outline no longer encloses the
+    # ring; the opening's convex hull does
+    hull = shapely.convex_hull(shapely.union_all(opens))
+    if concave.area < 0.98 * hull.area:
+        concave = hull
     pi2 = shapely.union_all(s.near("PI2", concave))
     ring = G.thick(concave.difference(pi2), s.tol)
     center = G.circle_fit(concave)
@@ -467,7 +477,9 @@ def check_emboss(s: Scope, ctx: Context) -> None:
             continue
         if e.ring.is_empty:
             ctx.emit("emboss.present", f"PI3 hole at {_at(hole)}: the PI2 opening under it is "
-                     "flat, no convex PI2 ring stands inside it", e.concave)
+                     "flat, no convex PI2 ring stands inside it (a ring that reaches the "
+                     "concave edge all round merges with the PI2 outside and leaves this too)",
+                     e.concave)
             continue
         if not e.ring.intersects(hole):
             ctx.emit("emboss.present", f"PI3 hole at {_at(hole)} does not lie over the embossed "
@@ -631,8 +643,7 @@ def check_drc(s: Scope, ctx: Context) -> None:
         if r.kind == "width":
             for p in s.parts(a):
                 ctx.judge(r.id, p)
-                for region in G.clusters(G.narrow(p, limit, tol), limit):
-                    w = G.local_width(p, region, limit, tol)
+                for region, w in G.width_violations(p, limit, tol):
                     ctx.emit(r.id, f"{a} at {_at(region)} is {G.fmt_um(w)} µm wide, needs >= "
                              f"{G.fmt_um(limit)} µm", region, w, limit)
         elif r.kind == "space":
@@ -648,9 +659,9 @@ def check_drc(s: Scope, ctx: Context) -> None:
                 found = G.notches(p, limit, tol)
                 if not found:
                     continue
-                lines = shapely.union_all([ln.buffer(max(d / 2, tol)) for ln, d in found])
-                for region in G.clusters(lines, limit):
-                    d = min(d for ln, d in found if ln.intersects(region))
+                marks = shapely.union_all([g for g, _ in found])
+                for region in G.clusters(marks, limit):
+                    d = min(d for g, d in found if g.intersects(region))
                     ctx.emit(r.id, f"{a} notch at {_at(region)} is {G.fmt_um(d)} µm wide, "
                              f"needs >= {G.fmt_um(limit)} µm", region, d, limit)
         elif r.kind == "space2":

@@ -32,6 +32,7 @@ import shapely
 
 from layoutgen.check import geom as G
 from layoutgen.check.checks import (
+    ANY_LAYERS,
     CHECK_LAYERS,
     CHECKS,
     DRC_RULES,
@@ -171,7 +172,8 @@ class Engine:
     def _enabled(self, present: frozenset[str]) -> set[str]:
         on = set()
         for cid, lays in CHECK_LAYERS.items():
-            if all(lay in present for lay in lays):
+            if all(lay in present for lay in lays) and any(
+                    lay in present for lay in ANY_LAYERS.get(cid, lays)):
                 on.add(cid)
         for r in DRC_RULES:
             if r.rule not in self.rules:
@@ -293,7 +295,8 @@ class Engine:
                 they serve, and more cover can only keep it passing.
         """
         relaxed = relaxed or {}
-        masks = [np.zeros(p.count, dtype=bool) for p in c.placements]
+        # a magnified placement changes every length: its cell cannot be judged alone
+        masks = [np.abs(np.abs(np.linalg.det(p.matrices)) - 1.0) > 1e-9 for p in c.placements]
         if not c.placements:
             return masks
         # coarse boxes per layer: (owner group, owner index, box); own shapes: group -1

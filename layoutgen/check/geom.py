@@ -9,8 +9,9 @@ value exactly at a rule passes and one database unit less fails.
   database unit: abutting or overlapping pieces become one, slivers of floating
   point noise (rotated placements) vanish, a gap of one database unit stays a gap,
   and pieces touching at a point stay separate polygons.
-* :func:`narrow` finds where a shape is narrower than a width (Euclidean, like a
-  DRC width check: a neck anywhere shows; convex corners of 23° or more do not).
+* :func:`edge_pairs` finds where a shape is narrower than a width, or faces itself
+  across the outside closer than a space, as a DRC check with the projection metric
+  does: a neck anywhere shows, corners do not.
 """
 
 from __future__ import annotations
@@ -87,9 +88,17 @@ def parts(g: BaseGeometry) -> list[Polygon]:
     return [p for p in shapely.get_parts(g) if isinstance(p, Polygon) and not p.is_empty]
 
 
-def fill(p: Polygon) -> Polygon:
-    """``p`` with its holes filled."""
-    return Polygon(p.exterior)
+def fill(p: Polygon) -> BaseGeometry:
+    """``p`` with its holes filled: the whole area its outline encloses.
+
+    An outline that touches itself at a point (GEOS keeps a hole pinched against the
+    outline inside the outline) encloses its pinched-off loops too: they are filled.
+    """
+    ext = p.exterior
+    if ext.is_simple:
+        return Polygon(ext)
+    faces = shapely.polygonize(shapely.get_parts(shapely.node(ext)))
+    return polygonal(shapely.union_all(shapely.get_parts(faces)))
 
 
 def holes(p: Polygon) -> list[Polygon]:
@@ -109,27 +118,6 @@ def thick(g: BaseGeometry, tol: float) -> BaseGeometry:
     return shapely.union_all(keep) if keep else EMPTY
 
 
-def narrow(g: BaseGeometry, width: float, tol: float, erosion: str = "round") -> BaseGeometry:
-    """Regions of ``g`` narrower than ``width`` (µm).
-
-    A morphological opening: erode by ``width/2 - tol`` with round joins (exact
-    Euclidean), dilate back with mitre joins (limit 5, so convex corners of about
-    23° and more come back whole, sharper spikes do not). What the opening does not
-    give back, above noise, is narrower than ``width``. ``erosion="mitre"`` erodes with
-    mitre joins too: used on the space around a shape (notches), where round joins at
-    the many vertices of a polygonised arc would leave slivers at every junction of a
-    trace and a pad.
-    """
-    g = polygonal(g)
-    d = width / 2 - tol
-    if g.is_empty or d <= 0:
-        return EMPTY
-    er = g.buffer(-d, quad_segs=16, join_style=erosion, mitre_limit=5.0)
-    op = er.buffer(d, quad_segs=16, join_style="mitre", mitre_limit=5.0) if not er.is_empty \
-        else EMPTY
-    return thick(g.difference(op), tol)
-
-
 def clusters(g: BaseGeometry, distance: float) -> list[BaseGeometry]:
     """Parts of ``g`` grouped when closer than ``distance`` (one violation each)."""
     ps = parts(g)
@@ -142,22 +130,6 @@ def clusters(g: BaseGeometry, distance: float) -> list[BaseGeometry]:
         idx = tree.query(p, predicate="intersects")
         groups[int(idx[0]) if len(idx) else 0].append(p)
     return [shapely.union_all(grp) for grp in groups if grp]
-
-
-def local_width(g: BaseGeometry, region: BaseGeometry, width: float, tol: float) -> float:
-    """Estimate of the narrowest width of ``g`` inside ``region`` (µm), by bisection."""
-    clip = polygonal(g.intersection(region.buffer(width)))
-    core = region.buffer(-tol) if not region.buffer(-tol).is_empty else region
-    lo, hi = 0.0, width
-    for _ in range(20):
-        mid = (lo + hi) / 2
-        if clip.buffer(-mid / 2, join_style="round").intersects(core):
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < tol:
-            break
-    return lo
 
 
 def erode(g: BaseGeometry, d: float) -> BaseGeometry:
@@ -175,12 +147,17 @@ def outside_enclosure(inner: BaseGeometry, outer: BaseGeometry, enclosure: float
 
 
 def representative_point(g: BaseGeometry) -> tuple[float, float]:
-    """A point inside ``g`` (its centroid when that lies inside)."""
+    """Where an item or a violation is reported: its centroid.
+
+    The centroid moves with every placement transformation (rotation, mirror,
+    magnification), so a cell judged in its own frame and the same cell judged flat
+    report the same point. (For a ring it is the ring's centre.)
+    """
     c = g.centroid
-    if not c.is_empty and g.covers(c):
-        return (c.x, c.y)
-    p = g.representative_point()
-    return (p.x, p.y)
+    if c.is_empty:
+        b = g.bounds
+        return ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) if len(b) == 4 else (0.0, 0.0)
+    return (c.x, c.y)
 
 
 def close_pairs(geoms: list[BaseGeometry], distance: float) -> list[tuple[int, int, float]]:
@@ -299,36 +276,37 @@ def _segments(p: Polygon) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(starts), np.concatenate(ends)
 
 
-def notches(p: Polygon, space: float, tol: float) -> list[tuple[BaseGeometry, float]]:
-    """Places where two parts of one polygon's boundary face each other across the
-    outside closer than ``space`` (a notch, slot or narrow hole), as in a DRC space
-    check with projection: two non-adjacent edges, running in opposite directions,
-    whose projections onto each other overlap, closer than ``space``, with the gap
-    between them outside the polygon.
+def edge_pairs(p: Polygon, dist: float, tol: float, inside: bool
+               ) -> list[tuple[BaseGeometry, float]]:
+    """Pairs of edges of one polygon that face each other closer than ``dist``.
+
+    As in a DRC width or space check with the projection metric: two edges that do not
+    touch, run in opposite directions, and whose projections onto each other overlap,
+    closer than ``dist - tol``. ``inside=True`` keeps the pairs facing each other across
+    the polygon (a width violation: a neck, a thin part); ``inside=False`` those facing
+    across the outside (a notch, slot or narrow hole: a space violation).
 
     Returns:
-        (shortest line between the edges, its length) per violating edge pair.
+        (the strip between the two edges, their distance) per violating pair.
     """
     a, b = _segments(p)
-    n = len(a)
-    if n < 4:
+    if len(a) < 3:
         return []
     lines = shapely.linestrings(np.stack((a, b), axis=1))
     tree = shapely.STRtree(lines)
-    left, right = tree.query(lines, predicate="dwithin", distance=space - tol)
+    left, right = tree.query(lines, predicate="dwithin", distance=dist - tol)
     sel = left < right
     left, right = left[sel], right[sel]
     if not len(left):
         return []
-    # not touching (adjacent edges, or edges meeting at a vertex)
-    touch = shapely.intersects(lines[left], lines[right])
-    left, right = left[~touch], right[~touch]
     d1 = b[left] - a[left]
     d2 = b[right] - a[right]
     anti = np.einsum("ij,ij->i", d1, d2) < 0
     left, right, d1, d2 = left[anti], right[anti], d1[anti], d2[anti]
     if not len(left):
         return []
+    touch = shapely.intersects(lines[left], lines[right])
+    left, right, d1, d2 = left[~touch], right[~touch], d1[~touch], d2[~touch]
 
     def overlap(a1: np.ndarray, dd: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
         ll = np.einsum("ij,ij->i", dd, dd)
@@ -338,15 +316,71 @@ def notches(p: Polygon, space: float, tol: float) -> list[tuple[BaseGeometry, fl
         return (hi > 1e-9) & (lo < 1 - 1e-9)
 
     ok = overlap(a[left], d1, a[right], b[right]) & overlap(a[right], d2, a[left], b[left])
-    left, right = left[ok], right[ok]
+    left, right, d1, d2 = left[ok], right[ok], d1[ok], d2[ok]
+    if not len(left):
+        return []
+    short = shapely.shortest_line(lines[left], lines[right])
+    length = shapely.length(short)
+    keep = (length < dist - tol) & (length > 0)
+    left, right, d1, d2 = left[keep], right[keep], d1[keep], d2[keep]
+    short, length = short[keep], length[keep]
+    if not len(short):
+        return []
+    # which side the pair faces across: test the middle of the strip between the two
+    # edges (the middle of their common projection), never a point on an edge
+    a1, a2 = a[left], a[right]
+    l1 = np.einsum("ij,ij->i", d1, d1)
+    t0 = np.einsum("ij,ij->i", a2 - a1, d1) / l1
+    t1 = np.einsum("ij,ij->i", b[right] - a1, d1) / l1
+    tm = (np.clip(np.minimum(t0, t1), 0, 1) + np.clip(np.maximum(t0, t1), 0, 1)) / 2
+    q1 = a1 + tm[:, None] * d1
+    l2 = np.einsum("ij,ij->i", d2, d2)
+    u = np.clip(np.einsum("ij,ij->i", q1 - a2, d2) / l2, 0, 1)
+    q2 = a2 + u[:, None] * d2
+    mids = shapely.points((q1 + q2) / 2)
+    shapely.prepare(p)
+    inner = shapely.contains(p, mids)
+    side = inner if inside else ~shapely.intersects(p, mids)
+    if not side.any():
+        return []
+    # mark the whole strip between the two edges (their common projection), so that a
+    # thin stretch is one region, whatever the edges it is made of
+    sel = np.nonzero(side)[0]
+    lo = np.clip(np.minimum(t0, t1), 0, 1)[sel]
+    hi = np.clip(np.maximum(t0, t1), 0, 1)[sel]
+    e1a = a1[sel] + lo[:, None] * d1[sel]
+    e1b = a1[sel] + hi[:, None] * d1[sel]
+
+    def proj(q: np.ndarray) -> np.ndarray:
+        uu = np.clip(np.einsum("ij,ij->i", q - a2[sel], d2[sel]) / l2[sel], 0, 1)
+        return a2[sel] + uu[:, None] * d2[sel]
+
+    quads = np.stack((e1a, e1b, proj(e1b), proj(e1a)), axis=1)
+    strips = shapely.polygons(quads)
+    strips = shapely.buffer(strips, tol, join_style="mitre")
+    strips = np.where(shapely.is_empty(strips), shapely.buffer(short[sel], tol), strips)
+    return [(g, float(d)) for g, d in zip(strips, length[sel], strict=True)]
+
+
+def notches(p: Polygon, space: float, tol: float) -> list[tuple[BaseGeometry, float]]:
+    """Places where one polygon's boundary faces itself across the outside closer than
+    ``space`` (a notch, slot or narrow hole): see :func:`edge_pairs`."""
+    return edge_pairs(p, space, tol, inside=False)
+
+
+def thin(p: Polygon, width: float, tol: float) -> list[tuple[BaseGeometry, float]]:
+    """Places where a polygon is narrower than ``width``: see :func:`edge_pairs`."""
+    return edge_pairs(p, width, tol, inside=True)
+
+
+def width_violations(p: Polygon, width: float, tol: float) -> list[tuple[BaseGeometry, float]]:
+    """Width violations of ``p`` grouped into regions: (region, narrowest width there)."""
+    found = thin(p, width, tol)
+    if not found:
+        return []
+    marks = shapely.union_all([g for g, _ in found])
     out = []
-    for i, j in zip(left, right, strict=True):
-        line = shapely.shortest_line(lines[i], lines[j])
-        d = float(line.length)
-        if d >= space - tol or d <= 0:
-            continue
-        mid = line.interpolate(0.5, normalized=True)
-        if p.covers(mid):
-            continue  # the edges face each other across the inside: a width, not a space
-        out.append((line, d))
+    for region in clusters(marks, width):
+        d = min(d for ln, d in found if ln.intersects(region))
+        out.append((region, d))
     return out

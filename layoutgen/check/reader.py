@@ -222,6 +222,14 @@ def _sniff(path: Path) -> str:
     except OSError as exc:
         raise LayoutReadError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if head.startswith(OAS_MAGIC):
+        # the END record closes every OASIS file and is exactly 256 bytes long
+        if size < len(OAS_MAGIC) + 256:
+            raise LayoutReadError(f"{path}: truncated OASIS file (no END record)")
+        with open(path, "rb") as fh:
+            fh.seek(size - 256)
+            if fh.read(1) != b"\x02":
+                raise LayoutReadError(f"{path}: truncated or malformed OASIS file (it does not "
+                                      "end with the 256-byte END record)")
         return "oas"
     if head[2:4] == GDS_MAGIC[2:4] and len(head) >= 6:
         return "gds"
