@@ -246,10 +246,47 @@ def cmd_build(args: argparse.Namespace) -> int:
         raise LayoutgenError(f"cannot write output: {_os_message(exc)}") from exc
     if not specs:
         report.summary(f"no built-in products yet: wrote only {written[-1]}")
-    else:
-        names = ", ".join(p.relative_to(out_dir).as_posix() for p in written)
-        report.summary(f"built {len(specs)} product(s) into {out_dir}/: {names}")
+        return 0
+    names = ", ".join(p.relative_to(out_dir).as_posix() for p in written)
+    report.summary(f"built {len(specs)} product(s) into {out_dir}/: {names}")
+    if not args.no_report:
+        _write_pictures_and_report(results, kinds, layers, out_dir, args, report)
     return 0
+
+
+def _write_pictures_and_report(results: list[BuildResult], kinds: dict[str, Any],
+                               layers: LayerMap, out_dir: Path, args: argparse.Namespace,
+                               report: _Reporter) -> None:
+    """Check each product's main layout, draw its pictures and write ``report.html``."""
+    from layoutgen.check import check
+    from layoutgen.htmlreport import REPORT_NAME, product_entry, write_report
+    from layoutgen.progress import progress
+
+    entries = []
+    verdicts = []
+    for r in progress(results, total=len(results), label="check and draw",
+                      enabled=report.progress_on):
+        main = next((a.name for a in r.artifacts if a.role == "layout"), None)
+        rep = None
+        if main is not None and not args.no_check:
+            rep = check(out_dir / main, rules=_product_rules(r), layers=layers)
+            rep.source = main  # relative: the same inputs give the same bytes anywhere
+            rep.stats.pop("seconds", None)
+            rep.write_json(out_dir / f"{r.spec.name}_check.json")
+            n = sum(x.violations for x in rep.results.values())
+            verdicts.append(f"{r.spec.name} {'passed' if rep.passed else f'FAILED ({n})'}")
+        entries.append(product_entry(r, kinds[r.spec.kind], out_dir, layers=layers, check=rep,
+                                     quiet=not report.progress_on))
+    path = write_report(out_dir / REPORT_NAME, entries, layer_map=layers)
+    if verdicts:
+        report.summary("checks: " + ", ".join(verdicts))
+    report.summary(f"wrote {path} and the pictures")
+
+
+def _product_rules(result: BuildResult) -> str:
+    """The rule set a product was designed to (its ``rules`` parameter), else default."""
+    rules = result.spec.values.get("rules")
+    return rules if isinstance(rules, str) and rules else "default"
 
 
 def _add_build_parser(sub: Any) -> None:
@@ -262,6 +299,11 @@ def _add_build_parser(sub: Any) -> None:
                    help="built-in product name or spec file (default: all built-in products)")
     p.add_argument("-o", "--output", default=DEFAULT_OUT, metavar="DIR",
                    help=f"output folder (default: ./{DEFAULT_OUT}/)")
+    p.add_argument("--no-report", action="store_true",
+                   help="write only the layouts and their data files: no check, no "
+                        "pictures, no report.html")
+    p.add_argument("--no-check", action="store_true",
+                   help="draw the pictures and report.html without checking the layouts")
     p.set_defaults(func=cmd_build)
 
 
@@ -303,6 +345,20 @@ def _add_check_parser(sub: Any) -> None:
     add_common_options(add_parser(sub)).set_defaults(func=cmd_check)
 
 
+# ----------------------------------------------------------------------------- preview
+def cmd_preview(args: argparse.Namespace) -> int:
+    """``layoutgen preview``: draw a layout (or a wafer map JSON) to PNG or SVG."""
+    from layoutgen.preview_command import run
+
+    return run(args)
+
+
+def _add_preview_parser(sub: Any) -> None:
+    from layoutgen.preview_command import add_parser
+
+    add_common_options(add_parser(sub)).set_defaults(func=cmd_preview)
+
+
 # >>> More subcommands are registered here: write `_add_<name>_parser(sub)` that
 # >>> creates the subparser (passed through `add_common_options` so --layers/--quiet
 # >>> are shared) and sets `func=cmd_<name>`; then append it to PARSERS.
@@ -311,7 +367,7 @@ PARSERS: list[Callable[[Any], None]] = [
     _add_build_parser,
     _add_layers_parser,
     _add_check_parser,
-    # _add_preview_parser,  (issue 8)
+    _add_preview_parser,
 ]
 
 

@@ -248,7 +248,8 @@ def test_build_without_builtin_products_writes_only_the_lyp(tmp_path: Path, monk
 
 
 def test_build_toy_specs(toy: dict[str, Path], out_dir: Path, capsys) -> None:
-    rc = cli.main(["build", str(toy["small"]), str(toy["large"]), "-o", str(out_dir)])
+    rc = cli.main(["build", str(toy["small"]), str(toy["large"]), "-o", str(out_dir),
+                   "--no-report"])
     assert rc == 0, capsys.readouterr().err
     assert sorted(_files(out_dir)) == ["large.gds", "large.oas", "layoutgen.lyp", "small.gds",
                                        "small.oas"]
@@ -277,7 +278,10 @@ def test_build_is_byte_identical_across_processes(toy: dict[str, Path], tmp_path
         assert proc.returncode == 0, proc.stderr
         outs.append(_files(out))
     assert outs[0] == outs[1]
-    assert len(outs[0]) == 5
+    assert sorted(outs[0]) == sorted(
+        [f"{n}{ext}" for n in ("small", "large")
+         for ext in (".gds", ".oas", "_check.json", "_preview.png")]
+        + ["layoutgen.lyp", "report.html"])
 
 
 def test_build_twice_in_process_is_byte_identical(toy: dict[str, Path], tmp_path: Path) -> None:
@@ -319,9 +323,9 @@ def test_builtin_names_and_default_build(toy: dict[str, Path], tmp_path: Path, m
                                          capsys) -> None:
     builtins = {"large": toy["large"], "small": toy["small"]}
     monkeypatch.setattr(cells.products, "builtin_specs", lambda: builtins)
-    assert cli.main(["build", "small", "-o", str(tmp_path / "one")]) == 0
+    assert cli.main(["build", "small", "-o", str(tmp_path / "one"), "--no-report"]) == 0
     assert sorted(_files(tmp_path / "one")) == ["layoutgen.lyp", "small.gds", "small.oas"]
-    assert cli.main(["build", "-o", str(tmp_path / "all")]) == 0
+    assert cli.main(["build", "-o", str(tmp_path / "all"), "--no-report"]) == 0
     assert len(_files(tmp_path / "all")) == 5
     assert cli.main(["build", "smal", "-o", str(tmp_path / "typo")]) == 2
     line = _one_error_line(capsys.readouterr().err)
@@ -338,7 +342,8 @@ def test_two_specs_with_one_product_name_are_refused(toy: dict[str, Path], tmp_p
     assert "'small' is also used by" in _one_error_line(capsys.readouterr().err)
     assert not out.exists()
     # the same file twice is simply built once
-    assert cli.main(["build", str(toy["small"]), str(toy["small"]), "-q", "-o", str(out)]) == 0
+    assert cli.main(["build", str(toy["small"]), str(toy["small"]), "-q", "-o", str(out),
+                     "--no-report"]) == 0
     assert len(_files(out)) == 3
 
 
