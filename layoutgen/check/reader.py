@@ -106,7 +106,7 @@ class LayoutData:
 
 def _ref_transform(ref: gdstk.Reference) -> tuple[np.ndarray, np.ndarray]:
     """(K×2×2 matrices, K×2 offsets) of a gdstk reference, repetition expanded."""
-    m = ref.magnification if ref.magnification else 1.0
+    m = ref.magnification
     c, s = math.cos(ref.rotation), math.sin(ref.rotation)
     rot = np.array([[c, -s], [s, c]]) * m
     if ref.x_reflection:
@@ -182,6 +182,9 @@ def from_library(lib: gdstk.Library | list[gdstk.Cell], source: str, dbu: float)
                     and math.isfinite(ref.magnification)):
                 raise LayoutReadError(f"{source}: cell {gc.name!r} places {child!r} with a "
                                       "non-finite transformation")
+            if not ref.magnification > 0:
+                raise LayoutReadError(f"{source}: cell {gc.name!r} places {child!r} with "
+                                      f"magnification {ref.magnification!r}; it must be > 0")
             grouped.setdefault(child, []).append(_ref_transform(ref))
             referenced.add(child)
         for child in sorted(grouped):
@@ -222,14 +225,6 @@ def _sniff(path: Path) -> str:
     except OSError as exc:
         raise LayoutReadError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if head.startswith(OAS_MAGIC):
-        # the END record closes every OASIS file and is exactly 256 bytes long
-        if size < len(OAS_MAGIC) + 256:
-            raise LayoutReadError(f"{path}: truncated OASIS file (no END record)")
-        with open(path, "rb") as fh:
-            fh.seek(size - 256)
-            if fh.read(1) != b"\x02":
-                raise LayoutReadError(f"{path}: truncated or malformed OASIS file (it does not "
-                                      "end with the 256-byte END record)")
         return "oas"
     if head[2:4] == GDS_MAGIC[2:4] and len(head) >= 6:
         return "gds"
@@ -238,8 +233,75 @@ def _sniff(path: Path) -> str:
 
 #: seconds a trial read of an OASIS file may take
 PROBE_SECONDS = 120.0
+#: GDS files up to this size are also read once in a forked child first
+PROBE_GDS_BYTES = 256 * 1024**2
 #: address space a trial read may use, bytes
 PROBE_MEMORY = 8 * 1024**3
+
+
+def _uint(data: bytes, pos: int) -> tuple[int, int]:
+    """An OASIS unsigned integer (7 bits a byte, low first) at ``pos``: (value, next)."""
+    value = shift = 0
+    while True:
+        if pos >= len(data):  # (writers may pad a number with 0x80 bytes: no length cap)
+            raise ValueError("bad unsigned integer")
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, pos
+
+
+def _real(data: bytes, pos: int) -> int:
+    kind, pos = _uint(data, pos)
+    if kind in (0, 1, 2, 3):
+        return _uint(data, pos)[1]
+    if kind in (4, 5):
+        return _uint(data, _uint(data, pos)[1])[1]
+    if kind == 6:
+        return pos + 4
+    if kind == 7:
+        return pos + 8
+    raise ValueError("bad real")
+
+
+def _check_oasis_end(path: Path) -> None:
+    """Prove the file ends with a whole OASIS END record (exactly 256 bytes, its
+    padding and validation ending at the last byte), as the standard requires."""
+    size = path.stat().st_size
+    if size < len(OAS_MAGIC) + 256:
+        raise LayoutReadError(f"{path}: truncated OASIS file (no END record)")
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+        fh.seek(size - 256)
+        end = fh.read(256)
+    bad = LayoutReadError(f"{path}: truncated or malformed OASIS file (it does not end with "
+                          "a whole 256-byte END record)")
+    try:
+        pos = len(OAS_MAGIC)
+        if head[pos] != 1:
+            raise LayoutReadError(f"{path}: malformed OASIS file (no START record)")
+        n, pos = _uint(head, pos + 1)
+        pos = _real(head, pos + n)
+        offset_flag, pos = _uint(head, pos)
+        if end[0] != 2:
+            raise bad
+        q = 1
+        if offset_flag:  # the table offsets are in the END record
+            for _ in range(12):
+                q = _uint(end, q)[1]
+        n, q = _uint(end, q)
+        q += n
+        scheme, q = _uint(end, q)
+        if scheme in (1, 2):
+            q += 4
+        elif scheme != 0:
+            raise bad
+        if q != 256:
+            raise bad
+    except (ValueError, IndexError):
+        raise bad from None
 
 
 def _probe(path: Path, kind: str) -> None:
@@ -251,22 +313,40 @@ def _probe(path: Path, kind: str) -> None:
     import resource
     import signal
 
+    rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         code = 3
         try:
+            os.close(rfd)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 2)
-            resource.setrlimit(resource.RLIMIT_AS, (PROBE_MEMORY, PROBE_MEMORY))
+            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+            cap = PROBE_MEMORY if hard == resource.RLIM_INFINITY else min(PROBE_MEMORY, hard)
+            if soft == resource.RLIM_INFINITY or soft > cap:
+                resource.setrlimit(resource.RLIMIT_AS, (cap, hard))  # never raise a limit
             reader = gdstk.read_oas if kind == "oas" else gdstk.read_gds
-            reader(str(path), unit=1e-6)
+            lib = reader(str(path), unit=1e-6)
+            # touch everything the main process will touch (a cell whose name record was
+            # lost crashes on .name)
+            from_library(lib, str(path), 1e-3)
+            if kind == "oas" and not lib.cells and path.stat().st_size > 64:
+                raise LayoutReadError(f"{path}: OASIS file holds no readable cell")
+            del lib  # a corrupt library may crash when freed: let that happen here
+            import gc
+
+            gc.collect()
             code = 0
+        except LayoutReadError as exc:
+            os.write(wfd, str(exc).encode("utf-8", "replace")[:4000])
+            code = 5
         except MemoryError:
             code = 4
         except BaseException:
             code = 3
         finally:
             os._exit(code)
+    os.close(wfd)
     deadline = time.monotonic() + PROBE_SECONDS
     delay = 0.001
     while True:
@@ -276,14 +356,20 @@ def _probe(path: Path, kind: str) -> None:
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+            os.close(rfd)
             raise LayoutReadError(f"{path}: reading took longer than {PROBE_SECONDS:g} s; "
                                   "the file looks malformed")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
     if os.WIFSIGNALED(status):
+        os.close(rfd)
         raise LayoutReadError(f"{path}: malformed {kind.upper()} file (the parser crashed "
                               f"with signal {os.WTERMSIG(status)})")
+    with os.fdopen(rfd, "rb") as fh:
+        said = fh.read().decode("utf-8", "replace")
     code = os.WEXITSTATUS(status)
+    if code == 5 and said:
+        raise LayoutReadError(said)
     if code == 4:
         raise LayoutReadError(f"{path}: reading needs more than "
                               f"{PROBE_MEMORY // 1024**3} GiB of memory")
@@ -303,7 +389,10 @@ def read_layout(path: str | os.PathLike) -> LayoutData:
         from layoutgen.check.gdsscan import scan_gds
 
         scan_gds(path)  # structural validation before gdstk touches the bytes
+        if path.stat().st_size <= PROBE_GDS_BYTES:
+            _probe(path, kind)
     else:
+        _check_oasis_end(path)
         _probe(path, kind)
     try:
         with _captured_stderr() as notes, warnings.catch_warnings(record=True) as caught:
@@ -316,7 +405,9 @@ def read_layout(path: str | os.PathLike) -> LayoutData:
         raise LayoutReadError(f"{path}: cannot read {kind.upper()} file: {exc}") from None
     reader_notes = sorted({str(w.message) for w in caught} | {
         line.strip() for line in notes.text.splitlines() if line.strip()})
-    dbu = float(lib.precision) / 1e-6 if lib.precision else 1e-3
+    if not (lib.precision and math.isfinite(lib.precision) and lib.precision > 0):
+        raise LayoutReadError(f"{path}: bad database unit {lib.precision!r}")
+    dbu = float(lib.precision) / 1e-6
     if not (dbu > 0 and math.isfinite(dbu)):
         raise LayoutReadError(f"{path}: bad database unit {lib.precision!r}")
     if kind == "oas":
