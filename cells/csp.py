@@ -36,6 +36,7 @@ from layoutgen.layers import DEFAULT_LAYERS, LayerMap
 from layoutgen.naming import cell
 
 __all__ = [
+    "CHIP_PAD_PLACEMENTS",
     "BallPadParams",
     "ChipPadParams",
     "ChipPadSite",
@@ -93,9 +94,12 @@ class BallPadParams:
 
 @dataclass(frozen=True)
 class ChipPadParams:
-    """Peripheral chip pads, µm.
+    """Chip pads, µm: on the die's periphery, or one beside each ball.
 
     Attributes:
+        placement: ``periphery`` (``per_side`` pads on each die side, fanned in by RDL)
+            or ``beside`` (one pad per populated ball, half a ball pitch from it along
+            +x, wired to it; ``per_side``, ``pitch`` and ``edge_offset`` are unused).
         per_side: pads on each die side.
         pitch: centre-to-centre pitch along a side.
         edge_offset: pad centre to die edge.
@@ -114,6 +118,11 @@ class ChipPadParams:
     pi1_enclosure: float = 7.5
     pi2_margin: float = 0.0
     rdl_enclosure: float = 10.0
+    placement: str = "periphery"
+
+
+#: chip pad placements
+CHIP_PAD_PLACEMENTS = ("periphery", "beside")
 
 
 @dataclass(frozen=True)
@@ -196,8 +205,13 @@ def design_balls(d: CspDesign) -> BallMap:
 
 
 def chip_pad_sites(d: CspDesign) -> list[ChipPadSite]:
-    """The peripheral chip pads, counter-clockwise from the left end of the bottom side."""
+    """The chip pads: peripheral ones counter-clockwise from the left end of the bottom
+    side; with ``placement = "beside"``, ``P<k>`` half a ball pitch to the right of the
+    k-th populated ball (in ball map order), on side 1."""
     c = d.chip_pads
+    if c.placement == "beside":
+        return [ChipPadSite(f"P{k + 1}", round(b.x + d.ball_pitch / 2, 3), round(b.y, 3), 1)
+                for k, b in enumerate(design_balls(d).balls)]
     hw, hh = d.die_width / 2, d.die_height / 2
     out = []
     span = (c.per_side - 1) * c.pitch
@@ -275,6 +289,43 @@ def check_design(d: CspDesign) -> tuple[BallMap, list[ChipPadSite], RingSolution
     sites = chip_pad_sites(d)
     c = d.chip_pads
     half = sizes.rdl / 2
+    if c.placement == "beside":
+        _check_beside(d, sites, half)
+    else:
+        _check_periphery(d, sizes)
+    # pads clear of the ball lands
+    r_land = bp.land_diameter / 2
+    for s in sites:
+        for b in balls.balls:
+            ex = max(abs(s.x - b.x) - half, 0.0)
+            ey = max(abs(s.y - b.y) - half, 0.0)
+            if math.hypot(ex, ey) < r_land + d.rdl.trace_space:
+                key = "balls.pitch" if c.placement == "beside" else "chip_pads.edge_offset"
+                hint = ("a larger ball pitch or a smaller land or pad" if c.placement == "beside"
+                        else "move the pads toward the die edge or shrink the ball array")
+                raise ParameterError(key, f"chip pad {s.name} at ({s.x:g}, {s.y:g}) overlaps or "
+                                     f"crowds ball {b.name}'s land; {hint}",
+                                     d.ball_pitch if c.placement == "beside" else c.edge_offset)
+    return balls, sites, sol
+
+
+def _check_beside(d: CspDesign, sites: list[ChipPadSite], half: float) -> None:
+    """Pads placed beside their balls stay on the die, clear of its edge."""
+    hw, hh = d.die_width / 2, d.die_height / 2
+    for s in sites:
+        room = min(hw - abs(s.x), hh - abs(s.y)) - half
+        if room < d.rdl.edge_clearance:
+            raise ParameterError("chip_pads.placement",
+                                 f"chip pad {s.name} at ({s.x:g}, {s.y:g}) beside its ball: its "
+                                 f"RDL cover reaches within {room:g} µm of the die edge (needs "
+                                 f"rdl.edge_clearance {d.rdl.edge_clearance:g} µm); use a larger "
+                                 "die or the periphery placement", d.chip_pads.placement)
+
+
+def _check_periphery(d: CspDesign, sizes: ChipPadSizes) -> None:
+    """Peripheral pads clear of the die edge and of each other, corners included."""
+    c = d.chip_pads
+    half = sizes.rdl / 2
     if c.edge_offset - half < d.rdl.edge_clearance:
         raise ParameterError("chip_pads.edge_offset",
                              f"the pads' RDL cover ({sizes.rdl:g} µm) reaches within "
@@ -298,18 +349,6 @@ def check_design(d: CspDesign) -> tuple[BallMap, list[ChipPadSite], RingSolution
                              f"corner pads collide; (per_side - 1) × pitch must be <= "
                              f"{2 * most:g} µm", c.per_side, f"(per_side - 1) × pitch <= "
                              f"{2 * most:g} µm")
-    # pads clear of the ball lands
-    r_land = bp.land_diameter / 2
-    for s in sites:
-        for b in balls.balls:
-            ex = max(abs(s.x - b.x) - half, 0.0)
-            ey = max(abs(s.y - b.y) - half, 0.0)
-            if math.hypot(ex, ey) < r_land + d.rdl.trace_space:
-                raise ParameterError("chip_pads.edge_offset",
-                                     f"chip pad {s.name} at ({s.x:g}, {s.y:g}) overlaps or "
-                                     f"crowds ball {b.name}'s land; move the pads toward the "
-                                     "die edge or shrink the ball array", c.edge_offset)
-    return balls, sites, sol
 
 
 def _perimeter_key(b: Ball, rows: int, cols: int, pitch: float) -> tuple[int, float, int]:
@@ -363,6 +402,8 @@ def resolve_net_map(d: CspDesign, balls: BallMap, sites: list[ChipPadSite]
                     ) -> tuple[tuple[str, str], ...]:
     """The design's net map, validated: known pads and balls, each used once, all balls wired."""
     if not d.net_map:
+        if d.chip_pads.placement == "beside":  # each ball to the pad beside it
+            return tuple((s.name, b.name) for s, b in zip(sites, balls.balls, strict=True))
         return default_net_map(balls, sites)
     pads = {s.name for s in sites}
     names = balls.by_name()

@@ -28,6 +28,7 @@ import gdstk
 from cells.ballmap import ALLOWED_PITCHES
 from cells.csp import (
     CENTRE_3X3,
+    CHIP_PAD_PLACEMENTS,
     BallPadParams,
     ChipPadParams,
     CspDesign,
@@ -110,6 +111,10 @@ DIE_PARAMS: tuple[Param, ...] = (
           "this", low=0, low_open=True),
     Param("ball_pad.circle_tolerance", 0.01, "chord error of every circle", low=0.001,
           high=1.0),
+    Param("chip_pads.placement", "periphery", "periphery: per_side pads on each die side, "
+          "fanned in by RDL; beside: one pad per populated ball, half a ball pitch to its "
+          "right (+x), wired to it (per_side, pitch and edge_offset unused)", unit="",
+          choices=CHIP_PAD_PLACEMENTS),
     Param("chip_pads.per_side", 10, "chip pads on each die side (the default net map needs "
           "4 × per_side = populated balls)", unit="", low=1, high=500),
     Param("chip_pads.pitch", 200.0, "chip pad pitch along a side", low=0, low_open=True),
@@ -300,6 +305,7 @@ def design_from_spec(spec: Spec) -> tuple[CspDesign, RuleSet]:
             min_moat=spec["ball_pad.min_moat"], min_ring_width=spec["ball_pad.min_ring_width"],
             tolerance=spec["ball_pad.circle_tolerance"]),
         chip_pads=ChipPadParams(
+            placement=spec["chip_pads.placement"],
             per_side=spec["chip_pads.per_side"], pitch=spec["chip_pads.pitch"],
             edge_offset=spec["chip_pads.edge_offset"], size=size,
             passivation_enclosure=spec["chip_pads.passivation_enclosure"],
