@@ -419,6 +419,38 @@ def _hull(points: np.ndarray, box: np.ndarray) -> np.ndarray:
     return np.asarray(simple.exterior.coords)[:-1]
 
 
+def _keyhole_rings(p: np.ndarray) -> list[np.ndarray] | None:
+    """The rings of a keyholed polygon, or None for an ordinary one.
+
+    GDSII has no holes: a ring is drawn as one boundary with a zero-width cut from the
+    outside to the hole, whose two sides run over the same segment in opposite
+    directions. Stroked as drawn, the cut shows as a line across the ring; split into its
+    outer boundary (counter-clockwise) and holes (clockwise), it is drawn as the ring it
+    is.
+
+    Args:
+        p: the polygon's vertices, N×2 µm (not closed).
+    """
+    q = np.round(p, 9)
+    nxt = np.roll(q, -1, axis=0)
+    fwd = {(a[0], a[1], b[0], b[1]) for a, b in zip(q.tolist(), nxt.tolist(), strict=True)}
+    if not any((e[2], e[3], e[0], e[1]) in fwd for e in fwd):
+        return None
+    import shapely
+    from shapely.geometry import Polygon
+
+    g = shapely.make_valid(Polygon(p))
+    pieces = [h for h in getattr(g, "geoms", [g]) if isinstance(h, Polygon) and not h.is_empty]
+    if not pieces:
+        return None
+    rings = []
+    for piece in pieces:
+        piece = shapely.geometry.polygon.orient(piece, 1.0)
+        rings.append(np.asarray(piece.exterior.coords))
+        rings += [np.asarray(r.coords) for r in piece.interiors]
+    return rings
+
+
 class _Template:
     """One cell's polygons on one layer, prepared once for stamping at its placements.
 
@@ -444,14 +476,17 @@ class _Template:
                 continue
             x, y = p[:, 0], p[:, 1]
             area = float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
-            ccw = p if area >= 0 else p[::-1]
-            verts.append(np.vstack((ccw, ccw[:1])))
-            cw = ccw[::-1]
-            rverts.append(np.vstack((cw, cw[:1])))
-            c = np.full(len(p) + 1, MPath.LINETO, dtype=np.uint8)
-            c[0], c[-1] = MPath.MOVETO, MPath.CLOSEPOLY
-            codes.append(c)
-            pids.append(np.full(len(p) + 1, len(areas), dtype=np.int64))
+            rings = _keyhole_rings(p)
+            if rings is None:
+                ccw = p if area >= 0 else p[::-1]
+                rings = [np.vstack((ccw, ccw[:1]))]
+            for ring in rings:
+                verts.append(ring)
+                rverts.append(ring[::-1])
+                c = np.full(len(ring), MPath.LINETO, dtype=np.uint8)
+                c[0], c[-1] = MPath.MOVETO, MPath.CLOSEPOLY
+                codes.append(c)
+                pids.append(np.full(len(ring), len(areas), dtype=np.int64))
             boxes.append((x.min(), y.min(), x.max(), y.max()))
             areas.append(abs(area) / 2)
         empty = not verts
