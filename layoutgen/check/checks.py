@@ -332,11 +332,10 @@ def check_seal(s: Scope, ctx: Context) -> None:
             if hole_tree is not None:
                 for i in hole_tree.query(act, predicate="covered_by"):
                     enclosing.append(closed_holes[int(i)][1])
-            if not enclosing:
-                if ctx.on("seal.closed"):
-                    ctx.emit("seal.closed", _why_open(s, act), act)
-                continue
-            if ctx.on("seal.clearance"):
+            if not enclosing and ctx.on("seal.closed"):
+                ctx.emit("seal.closed", _why_open(s, act), act)
+            # the clearance is judged sealed or not: an open ring's bead still wets
+            if ctx.on("seal.clearance") and (enclosing or s.has("CAP_SOLDER")):
                 ctx.judge("seal.clearance", act)
                 limit = ctx.rules["seal.min_clearance"]
                 near = s.near("CAP_SOLDER", act, limit)

@@ -149,12 +149,15 @@ class Report:
 
     def table(self, max_messages: int = 20) -> str:
         """A readable table: check id, claims, verdict, judged and violation counts."""
-        rows = [f"{'check':<26} {'claims':<22} {'result':<6} {'judged':>7} {'violations':>10}"]
+        cw = max([len(k) for k in self.checks] + [5])
+        lw = max([len(",".join(self.results[k].info.claims)) for k in self.checks] + [6])
+        rows = [f"{'check':<{cw}}  {'claims':<{lw}}  {'result':<6} {'judged':>7} "
+                f"{'violations':>10}"]
         rows.append("-" * len(rows[0]))
         for k in self.checks:
             r = self.results[k]
             claims = ",".join(r.info.claims)
-            rows.append(f"{k:<26} {claims:<22} {'pass' if r.passed else 'FAIL':<6} "
+            rows.append(f"{k:<{cw}}  {claims:<{lw}}  {'pass' if r.passed else 'FAIL':<6} "
                         f"{r.judged:>7} {r.violations:>10}")
         rows.append("")
         for note in self.stats.get("reader_warnings", []):
