@@ -294,7 +294,12 @@ def edge_pairs(p: Polygon, dist: float, tol: float, inside: bool
         return []
     lines = shapely.linestrings(np.stack((a, b), axis=1))
     tree = shapely.STRtree(lines)
-    left, right = tree.query(lines, predicate="dwithin", distance=dist - tol)
+    # candidates by bounding boxes grown by the distance (cheap), then the exact tests
+    # in numpy; the segment distance is computed last, for the few pairs that face
+    # each other (a circle's every edge is near every other one)
+    r = dist - tol
+    lo_xy, hi_xy = np.minimum(a, b) - r, np.maximum(a, b) + r
+    left, right = tree.query(shapely.box(lo_xy[:, 0], lo_xy[:, 1], hi_xy[:, 0], hi_xy[:, 1]))
     sel = left < right
     left, right = left[sel], right[sel]
     if not len(left):
@@ -305,8 +310,6 @@ def edge_pairs(p: Polygon, dist: float, tol: float, inside: bool
     left, right, d1, d2 = left[anti], right[anti], d1[anti], d2[anti]
     if not len(left):
         return []
-    touch = shapely.intersects(lines[left], lines[right])
-    left, right, d1, d2 = left[~touch], right[~touch], d1[~touch], d2[~touch]
 
     def overlap(a1: np.ndarray, dd: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
         ll = np.einsum("ij,ij->i", dd, dd)
@@ -317,6 +320,10 @@ def edge_pairs(p: Polygon, dist: float, tol: float, inside: bool
 
     ok = overlap(a[left], d1, a[right], b[right]) & overlap(a[right], d2, a[left], b[left])
     left, right, d1, d2 = left[ok], right[ok], d1[ok], d2[ok]
+    if not len(left):
+        return []
+    touch = shapely.intersects(lines[left], lines[right])
+    left, right, d1, d2 = left[~touch], right[~touch], d1[~touch], d2[~touch]
     if not len(left):
         return []
     short = shapely.shortest_line(lines[left], lines[right])
