@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
-from layoutgen.errors import SpecError
+from layoutgen.errors import LayoutReadError, SpecError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -52,20 +53,46 @@ def parse_overrides(items: list[str]) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace, layers: object = None) -> int:
-    """Run ``layoutgen check``; returns the exit status (0 or 1; errors raise)."""
+    """Run ``layoutgen check``; returns the exit status (0 or 1; errors raise).
+
+    Nothing reaches stderr but the one error line: what the libraries say while the
+    layout is judged (Python warnings such as numpy's overflow, and what C code writes
+    to file descriptor 2) is kept, listed under the table as ``warning: while
+    checking: ...`` and in the JSON report's ``stats.check_warnings``. Running out of
+    memory is an error (exit 2), not a traceback.
+    """
     from layoutgen.check.engine import check
+    from layoutgen.check.reader import _captured_stderr
     from layoutgen.rules import load_ruleset
 
     rules = load_ruleset(args.rules)
     overrides = parse_overrides(args.rule)
     if overrides:
         rules = rules.with_values(overrides, "--rule")
-    report = check(args.file, rules=rules, layers=layers, flat=args.flat)
+    done = False
+    try:
+        with _captured_stderr() as said, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                report = check(args.file, rules=rules, layers=layers, flat=args.flat)
+            except MemoryError:
+                raise LayoutReadError(f"{args.file}: not enough memory to check this "
+                                      "layout") from None
+            done = True
+    finally:
+        if not done and said.text:  # a bug's traceback must not hide what C code said
+            sys.stderr.write(said.text)
+    notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught} | {
+        line.strip() for line in said.text.splitlines() if line.strip()})
+    if notes:
+        report.stats["check_warnings"] = notes
     if args.json:
         report.write_json(args.json)
     if args.lyrdb:
         top = report.stats.get("top") or "TOP"
         report.write_lyrdb(args.lyrdb, top_cell=str(top))
     print(report.table(max_messages=max(0, args.max_messages)))
+    for note in notes:
+        print(f"warning: while checking: {note}")
     sys.stdout.flush()
     return 0 if report.passed else 1

@@ -7,8 +7,13 @@ flatten. Boundaries, boxes and paths (every path type, with its extensions) beco
 polygons; a polygon carrying an OASIS repetition is expanded.
 
 Before anything is expanded the reader proves the input is sane: the file starts
-like GDSII or OASIS, every referenced cell exists, there is no reference cycle, and
-the number of flat polygons (counted through the hierarchy, not by expanding it) is
+like GDSII or OASIS; its record structure is whole (:mod:`.gdsscan`, :mod:`.oasscan`);
+gdstk reads it once in a forked child under time and memory limits (so that a crash
+of the C parser is an error here); gdstk said nothing that means lost geometry; cell
+names are unique, every referenced cell exists and there is no reference cycle; the
+stored placements and polygons (repetitions counted, not expanded) are below a limit;
+every placed coordinate is finite and within ±2^53 database units (boxes propagated
+through the hierarchy); and the number of flat polygons (counted, not expanded) is
 below a limit. Every failure is a :class:`LayoutReadError` with one clear line.
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -30,6 +36,13 @@ from layoutgen.errors import LayoutReadError
 
 #: refuse to flatten more than this many polygons (counted before expanding)
 MAX_FLAT_POLYGONS = 60_000_000
+#: refuse a file whose placements (array elements counted one by one) or whose own
+#: polygons (repetitions counted one by one) are more than this; counted before the
+#: repetitions are expanded
+MAX_STORED = 16_000_000
+#: placed coordinates must stay within this many database units of the origin (beyond,
+#: a float64 µm coordinate no longer resolves one database unit)
+MAX_COORD_DBU = 2.0**53
 #: refuse files bigger than this
 MAX_FILE_BYTES = 4 * 1024**3
 
@@ -158,52 +171,120 @@ def _polygons_of(obj: gdstk.Polygon) -> list[np.ndarray]:
 
 
 def from_library(lib: gdstk.Library | list[gdstk.Cell], source: str, dbu: float) -> LayoutData:
-    """Build :class:`LayoutData` from gdstk cells (read from a file or made in memory)."""
+    """Build :class:`LayoutData` from gdstk cells (read from a file or made in memory).
+
+    Refuses (:class:`LayoutReadError`) two cells with one name, a reference to a missing
+    cell, a reference cycle, a non-finite coordinate or transformation, more than
+    :data:`MAX_STORED` placements or polygons (counted before repetitions are expanded)
+    and placed coordinates beyond :data:`MAX_COORD_DBU` database units. Warnings gdstk
+    gives while converting (an empty path...) become the layout's ``notes``.
+    """
     gcells = list(lib.cells) if isinstance(lib, gdstk.Library) else list(lib)
     cells: dict[str, CellData] = {}
-    names = {c.name for c in gcells if isinstance(c, gdstk.Cell)}
+    names: set[str] = set()
+    for c in gcells:
+        if isinstance(c, gdstk.Cell):
+            if c.name in names:
+                raise LayoutReadError(f"{source}: duplicate cell name {c.name!r}: two cells "
+                                      "have it")
+            names.add(c.name)
     referenced: set[str] = set()
-    for gc in gcells:
-        if not isinstance(gc, gdstk.Cell):
-            continue
-        cd = CellData(gc.name)
-        for poly in gc.polygons:
-            cd.shapes.setdefault((poly.layer, poly.datatype), []).extend(_polygons_of(poly))
-        for path in gc.paths:
-            for poly in path.to_polygons():
-                cd.shapes.setdefault((poly.layer, poly.datatype), []).extend(_polygons_of(poly))
-        grouped: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-        for ref in gc.references:
-            child = ref.cell.name if isinstance(ref.cell, gdstk.Cell) else str(ref.cell)
-            if child not in names:
-                raise LayoutReadError(f"{source}: cell {gc.name!r} references a missing cell "
-                                      f"{child!r}")
-            if not (np.all(np.isfinite(ref.origin)) and math.isfinite(ref.rotation)
-                    and math.isfinite(ref.magnification)):
-                raise LayoutReadError(f"{source}: cell {gc.name!r} places {child!r} with a "
-                                      "non-finite transformation")
-            if not ref.magnification > 0:
-                raise LayoutReadError(f"{source}: cell {gc.name!r} places {child!r} with "
-                                      f"magnification {ref.magnification!r}; it must be > 0")
-            grouped.setdefault(child, []).append(_ref_transform(ref))
-            referenced.add(child)
-        for child in sorted(grouped):
-            mats = np.concatenate([g[0] for g in grouped[child]])
-            offs = np.concatenate([g[1] for g in grouped[child]])
-            cd.placements.append(Placement(child, mats, offs))
-        cells[gc.name] = cd
+    stored = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for gc in gcells:
+            if not isinstance(gc, gdstk.Cell):
+                continue
+            cd = CellData(gc.name)
+            for obj in [*gc.polygons, *gc.paths]:
+                stored += obj.repetition.size or 1
+                if stored > MAX_STORED:
+                    raise _too_many(source, "polygons")
+                polys = obj.to_polygons() if isinstance(obj, (gdstk.FlexPath, gdstk.RobustPath)
+                                                        ) else [obj]
+                for poly in polys:
+                    cd.shapes.setdefault((poly.layer, poly.datatype), []).extend(
+                        _polygons_of(poly))
+            grouped: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+            for ref in gc.references:
+                child = ref.cell.name if isinstance(ref.cell, gdstk.Cell) else str(ref.cell)
+                if child not in names:
+                    raise LayoutReadError(f"{source}: cell {gc.name!r} references a missing "
+                                          f"cell {child!r}")
+                if not (np.all(np.isfinite(ref.origin)) and math.isfinite(ref.rotation)
+                        and math.isfinite(ref.magnification)):
+                    raise LayoutReadError(f"{source}: cell {gc.name!r} places {child!r} with a "
+                                          "non-finite transformation")
+                if not ref.magnification > 0:
+                    raise LayoutReadError(f"{source}: cell {gc.name!r} places {child!r} with "
+                                          f"magnification {ref.magnification!r}; it must be "
+                                          "> 0")
+                stored += ref.repetition.size or 1
+                if stored > MAX_STORED:
+                    raise _too_many(source, "placements")
+                grouped.setdefault(child, []).append(_ref_transform(ref))
+                referenced.add(child)
+            for child in sorted(grouped):
+                mats = np.concatenate([g[0] for g in grouped[child]])
+                offs = np.concatenate([g[1] for g in grouped[child]])
+                cd.placements.append(Placement(child, mats, offs))
+            cells[gc.name] = cd
     tops = sorted(n for n in cells if n not in referenced)
     if cells and not tops:
         raise LayoutReadError(f"{source}: reference cycle: every cell is placed inside another")
     data = LayoutData(cells, tops, dbu, source)
-    topo_order(cells, tops)  # raises on cycles below the tops
-    for n, c in cells.items():
-        for pts_list in c.shapes.values():
-            for pts in pts_list:
-                if not np.all(np.isfinite(pts)):
-                    raise LayoutReadError(f"{source}: cell {n!r} has a polygon with a "
-                                          "non-finite coordinate")
+    order = topo_order(cells, tops)  # raises on cycles below the tops
+    _check_extent(data, order)
+    data.notes = sorted({str(w.message) for w in caught})
     return data
+
+
+def _too_many(source: str, what: str) -> LayoutReadError:
+    return LayoutReadError(f"{source}: more than {MAX_STORED} {what} (array elements and "
+                           "repetitions counted one by one): over the reader's limit")
+
+
+def _check_extent(data: LayoutData, order: list[str]) -> None:
+    """Refuse a non-finite coordinate, and placed coordinates beyond
+    :data:`MAX_COORD_DBU` database units; each cell's box is computed once, children
+    first, from its children's boxes (nothing is expanded)."""
+    limit = MAX_COORD_DBU * data.dbu
+    boxes: dict[str, np.ndarray | None] = {}
+    for name in reversed(order):
+        c = data.cells[name]
+        lo = np.full(2, np.inf)
+        hi = np.full(2, -np.inf)
+        for pts_list in c.shapes.values():
+            if not pts_list:
+                continue
+            pts = np.concatenate(pts_list) if len(pts_list) > 1 else pts_list[0]
+            if not pts.size:
+                continue
+            if not np.all(np.isfinite(pts)):
+                raise LayoutReadError(f"{data.source}: cell {name!r} has a polygon with a "
+                                      "non-finite coordinate")
+            lo = np.minimum(lo, pts.min(axis=0))
+            hi = np.maximum(hi, pts.max(axis=0))
+        with np.errstate(all="ignore"):
+            for p in c.placements:
+                box = boxes.get(p.child)
+                if box is None:
+                    continue
+                centre = (box[0] + box[1]) / 2
+                half = (box[1] - box[0]) / 2
+                at = np.einsum("kij,j->ki", p.matrices, centre) + p.offsets
+                ext = np.einsum("kij,j->ki", np.abs(p.matrices), half)
+                lo = np.minimum(lo, (at - ext).min(axis=0))
+                hi = np.maximum(hi, (at + ext).max(axis=0))
+        if lo[0] > hi[0]:
+            boxes[name] = None
+            continue
+        reach = float(max(np.max(np.abs(lo)), np.max(np.abs(hi))))
+        if not reach <= limit:  # (NaN too)
+            raise LayoutReadError(
+                f"{data.source}: cell {name!r} reaches coordinate {reach:.3g} µm, beyond "
+                f"±2^53 database units ({limit:.3g} µm): out of range")
+        boxes[name] = np.array([lo, hi])
 
 
 def _sniff(path: Path) -> str:
@@ -237,71 +318,6 @@ PROBE_SECONDS = 120.0
 PROBE_GDS_BYTES = 256 * 1024**2
 #: address space a trial read may use, bytes
 PROBE_MEMORY = 8 * 1024**3
-
-
-def _uint(data: bytes, pos: int) -> tuple[int, int]:
-    """An OASIS unsigned integer (7 bits a byte, low first) at ``pos``: (value, next)."""
-    value = shift = 0
-    while True:
-        if pos >= len(data):  # (writers may pad a number with 0x80 bytes: no length cap)
-            raise ValueError("bad unsigned integer")
-        b = data[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return value, pos
-
-
-def _real(data: bytes, pos: int) -> int:
-    kind, pos = _uint(data, pos)
-    if kind in (0, 1, 2, 3):
-        return _uint(data, pos)[1]
-    if kind in (4, 5):
-        return _uint(data, _uint(data, pos)[1])[1]
-    if kind == 6:
-        return pos + 4
-    if kind == 7:
-        return pos + 8
-    raise ValueError("bad real")
-
-
-def _check_oasis_end(path: Path) -> None:
-    """Prove the file ends with a whole OASIS END record (exactly 256 bytes, its
-    padding and validation ending at the last byte), as the standard requires."""
-    size = path.stat().st_size
-    if size < len(OAS_MAGIC) + 256:
-        raise LayoutReadError(f"{path}: truncated OASIS file (no END record)")
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
-        fh.seek(size - 256)
-        end = fh.read(256)
-    bad = LayoutReadError(f"{path}: truncated or malformed OASIS file (it does not end with "
-                          "a whole 256-byte END record)")
-    try:
-        pos = len(OAS_MAGIC)
-        if head[pos] != 1:
-            raise LayoutReadError(f"{path}: malformed OASIS file (no START record)")
-        n, pos = _uint(head, pos + 1)
-        pos = _real(head, pos + n)
-        offset_flag, pos = _uint(head, pos)
-        if end[0] != 2:
-            raise bad
-        q = 1
-        if offset_flag:  # the table offsets are in the END record
-            for _ in range(12):
-                q = _uint(end, q)[1]
-        n, q = _uint(end, q)
-        q += n
-        scheme, q = _uint(end, q)
-        if scheme in (1, 2):
-            q += 4
-        elif scheme != 0:
-            raise bad
-        if q != 256:
-            raise bad
-    except (ValueError, IndexError):
-        raise bad from None
 
 
 def _probe(path: Path, kind: str) -> None:
@@ -384,6 +400,19 @@ def read_layout(path: str | os.PathLike) -> LayoutData:
         LayoutReadError: missing, empty, malformed or hostile file, with one clear line.
     """
     path = Path(path)
+    try:
+        return _read_layout(path)
+    except MemoryError:
+        raise LayoutReadError(f"{path}: not enough memory to read the file") from None
+
+
+#: what gdstk says on stderr while reading that does not mean a loss of geometry: records
+#: it skips that hold none (GDSII NODE, ELFLAGS, PLEX, FONTS...; OASIS XNAME...)
+BENIGN_NOTES = re.compile(r"\[GDSTK\] (Record type \S+ \(0x[0-9A-F]{2}\) is not supported"
+                          r"|Record type X(NAME|ELEMENT|GEOMETRY) ignored)")
+
+
+def _read_layout(path: Path) -> LayoutData:
     kind = _sniff(path)
     if kind == "gds":
         from layoutgen.check.gdsscan import scan_gds
@@ -392,7 +421,9 @@ def read_layout(path: str | os.PathLike) -> LayoutData:
         if path.stat().st_size <= PROBE_GDS_BYTES:
             _probe(path, kind)
     else:
-        _check_oasis_end(path)
+        from layoutgen.check.oasscan import scan_oasis
+
+        scan_oasis(path)  # the record stream ends with END, exactly at the end of the file
         _probe(path, kind)
     try:
         with _captured_stderr() as notes, warnings.catch_warnings(record=True) as caught:
@@ -401,10 +432,15 @@ def read_layout(path: str | os.PathLike) -> LayoutData:
                 lib = gdstk.read_gds(str(path), unit=1e-6)
             else:
                 lib = gdstk.read_oas(str(path), unit=1e-6)
-    except (RuntimeError, OSError, ValueError, TypeError, MemoryError, OverflowError) as exc:
+    except (RuntimeError, OSError, ValueError, TypeError, OverflowError) as exc:
         raise LayoutReadError(f"{path}: cannot read {kind.upper()} file: {exc}") from None
     reader_notes = sorted({str(w.message) for w in caught} | {
         line.strip() for line in notes.text.splitlines() if line.strip()})
+    for note in reader_notes:
+        if note.startswith("[GDSTK]") and not BENIGN_NOTES.match(note):
+            # gdstk read on after something it could not read: geometry may be lost
+            raise LayoutReadError(f"{path}: malformed {kind.upper()} file: the reader said: "
+                                  f"{note.removeprefix('[GDSTK]').strip()}")
     if not (lib.precision and math.isfinite(lib.precision) and lib.precision > 0):
         raise LayoutReadError(f"{path}: bad database unit {lib.precision!r}")
     dbu = float(lib.precision) / 1e-6
@@ -416,7 +452,7 @@ def read_layout(path: str | os.PathLike) -> LayoutData:
         if not lib.cells and path.stat().st_size > 64:
             raise LayoutReadError(f"{path}: OASIS file holds no readable cell")
     data = from_library(lib, str(path), dbu)
-    data.notes = reader_notes
+    data.notes = sorted(set(reader_notes) | set(data.notes))
     return data
 
 
