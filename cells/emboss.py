@@ -175,11 +175,50 @@ def max_ring_inner_diameter(concave_diameter: float, target_ratio: float, min_mo
     return math.floor(2 * lo * 1000) / 1000
 
 
+#: solved rings by parameters (a ring is a pure function of them; errors are not kept)
+_SOLVED: dict[tuple, RingSolution] = {}
+
+
 def solve_ring(concave_diameter: float, ring_inner_diameter: float, gaps: int = 0,
                gap_width: float = 0.0, target_ratio: float = 1.0, min_moat: float = 10.0,
                min_ring_width: float = 5.0, tolerance: float = CIRCLE_TOLERANCE,
                key: str = "ball_pad") -> RingSolution:
     """Solve the ring's outer radius so that inside / ring = ``target_ratio`` on the polygons.
+
+    Remembered by parameters: the die check and the pad cell of one build solve once.
+
+    Args:
+        concave_diameter: diameter of the concave PI2 opening, µm.
+        ring_inner_diameter: inner diameter of the convex ring, µm.
+        gaps: number of gaps splitting the ring (0: continuous; else 2..64).
+        gap_width: width of each gap, µm.
+        target_ratio: wanted (area inside the ring) / (ring area), > 0.
+        min_moat: least radial width of the PI2 opening left between ring and concave
+            edge, µm.
+        min_ring_width: least radial width of the ring, µm.
+        tolerance: chord error of the arcs, µm.
+        key: key path prefix for errors (``ball_pad``).
+
+    Raises:
+        ParameterError: the ring cannot meet the ratio inside the concave opening, the
+            gaps are wider than a segment, or a size is out of range.
+    """
+    args = (float(concave_diameter), float(ring_inner_diameter), int(gaps), float(gap_width),
+            float(target_ratio), float(min_moat), float(min_ring_width), float(tolerance))
+    hit = _SOLVED.get(args)
+    if hit is None:
+        hit = _solve_ring(*args, key=key)
+        if len(_SOLVED) >= 256:
+            _SOLVED.clear()
+        _SOLVED[args] = hit
+    return hit
+
+
+def _solve_ring(concave_diameter: float, ring_inner_diameter: float, gaps: int = 0,
+                gap_width: float = 0.0, target_ratio: float = 1.0, min_moat: float = 10.0,
+                min_ring_width: float = 5.0, tolerance: float = CIRCLE_TOLERANCE,
+                key: str = "ball_pad") -> RingSolution:
+    """:func:`solve_ring` without the memory.
 
     Args:
         concave_diameter: diameter of the concave PI2 opening, µm.
@@ -234,9 +273,13 @@ def solve_ring(concave_diameter: float, ring_inner_diameter: float, gaps: int = 
                 gap_width, f"<= {math.floor(lo * 1000) / 1000:g} µm")
     ro_max = rc - min_moat
     ro_min = ri + min_ring_width
-    allowed_ri = max_ring_inner_diameter(concave_diameter, target_ratio, min_moat, gaps,
-                                         gap_width, tolerance)
+
+    def allowed() -> float:  # only for the error messages: a bisection of its own
+        return max_ring_inner_diameter(concave_diameter, target_ratio, min_moat, gaps,
+                                       gap_width, tolerance)
+
     if ro_min > ro_max:
+        allowed_ri = allowed()
         raise ParameterError(
             f"{key}.ring_inner_diameter",
             f"a ring of inner diameter {ring_inner_diameter:g} µm and width >= "
@@ -250,6 +293,7 @@ def solve_ring(concave_diameter: float, ring_inner_diameter: float, gaps: int = 
 
     r_at_max = ratio(ro_max)[0]
     if r_at_max > target_ratio * (1 + RATIO_ACCURACY):
+        allowed_ri = allowed()
         raise ParameterError(
             f"{key}.ring_inner_diameter",
             f"the ring cannot meet the ratio {target_ratio:g} inside the concave opening: "
