@@ -26,6 +26,7 @@ from layoutgen.errors import ParameterError
 from layoutgen.geometry import centered_rect
 from layoutgen.layers import DEFAULT_LAYERS, LayerMap
 from layoutgen.naming import cell
+from layoutgen.spec import Param
 
 __all__ = ["ChipPadSizes", "chip_pad", "chip_pad_sizes"]
 
@@ -66,9 +67,17 @@ def chip_pad_sizes(pad_size: float, passivation_enclosure: float, pi1_enclosure:
         pi2_margin: the PI2 opening is the PI1 opening grown by this on each side, µm.
         rdl_enclosure: the RDL cover encloses both dielectric openings by this, µm.
         key: key path prefix for errors.
+
+    Raises:
+        ParameterError: a value that is not a finite number, a size <= 0, an enclosure
+            < 0, or a combination that leaves no opening.
     """
-    if pad_size <= 0:
-        raise ParameterError(f"{key}.size", f"must be > 0 µm, got {pad_size}", pad_size, "> 0 µm")
+    pad_size = Param(f"{key}.size", 0.0, low=0, low_open=True).validate(pad_size)
+    passivation_enclosure = Param(f"{key}.passivation_enclosure", 0.0, low=0).validate(
+        passivation_enclosure)
+    pi1_enclosure = Param(f"{key}.pi1_enclosure", 0.0, low=0).validate(pi1_enclosure)
+    pi2_margin = Param(f"{key}.pi2_margin", 0.0).validate(pi2_margin)  # may be negative
+    rdl_enclosure = Param(f"{key}.rdl_enclosure", 0.0, low=0).validate(rdl_enclosure)
     pas = pad_size - 2 * passivation_enclosure
     if pas <= 0:
         raise ParameterError(f"{key}.passivation_enclosure",

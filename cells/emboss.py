@@ -39,6 +39,7 @@ from layoutgen.errors import ParameterError
 from layoutgen.geometry import CIRCLE_TOLERANCE, circle_points, circle_vertex_count, snap
 from layoutgen.layers import DEFAULT_LAYERS, LayerMap
 from layoutgen.naming import cell
+from layoutgen.spec import Param
 
 __all__ = [
     "RingSolution",
@@ -179,6 +180,14 @@ def max_ring_inner_diameter(concave_diameter: float, target_ratio: float, min_mo
 _SOLVED: dict[tuple, RingSolution] = {}
 
 
+def _num(key: str, name: str, value: object, low: float, high: float | None,
+         low_open: bool = True, integer: bool = False, unit: str = "µm") -> float:
+    """``value`` validated as the number ``key.name`` (finite, not a bool or a string,
+    within ``low``..``high``), or ParameterError naming it."""
+    return Param(f"{key}.{name}", 0 if integer else 0.0, unit="" if integer else unit,
+                 low=low, low_open=low_open, high=high).validate(value)
+
+
 def solve_ring(concave_diameter: float, ring_inner_diameter: float, gaps: int = 0,
                gap_width: float = 0.0, target_ratio: float = 1.0, min_moat: float = 10.0,
                min_ring_width: float = 5.0, tolerance: float = CIRCLE_TOLERANCE,
@@ -203,8 +212,14 @@ def solve_ring(concave_diameter: float, ring_inner_diameter: float, gaps: int = 
         ParameterError: the ring cannot meet the ratio inside the concave opening, the
             gaps are wider than a segment, or a size is out of range.
     """
-    args = (float(concave_diameter), float(ring_inner_diameter), int(gaps), float(gap_width),
-            float(target_ratio), float(min_moat), float(min_ring_width), float(tolerance))
+    args = (_num(key, "concave_diameter", concave_diameter, 0, 2000),
+            _num(key, "ring_inner_diameter", ring_inner_diameter, 0, 2000),
+            int(_num(key, "ring_gaps", gaps, 0, 64, low_open=False, integer=True)),
+            _num(key, "gap_width", gap_width, 0, 500, low_open=False),  # > 0 with gaps: below
+            _num(key, "target_ratio", target_ratio, 0, 10, unit=""),
+            _num(key, "min_moat", min_moat, 0, None),
+            _num(key, "min_ring_width", min_ring_width, 0, None),
+            _num(key, "tolerance", tolerance, 0.001, 1.0, low_open=False))
     hit = _SOLVED.get(args)
     if hit is None:
         hit = _solve_ring(*args, key=key)
@@ -369,6 +384,14 @@ def embossed_ball_pad(
             hole, land, UBM or ball do not nest around the embossed portion.
     """
     key = "embossed_ball_pad"
+    pi3_diameter = _num(key, "pi3_diameter", pi3_diameter, 0, 2000)
+    land_diameter = _num(key, "land_diameter", land_diameter, 0, 2000)
+    ubm_diameter = _num(key, "ubm_diameter", ubm_diameter, 0, 2000, low_open=False)
+    ball_diameter = _num(key, "ball_diameter", ball_diameter, 0, 2000)
+    pi1_inside_margin = _num(key, "pi1_inside_margin", pi1_inside_margin, 0, None)
+    if not isinstance(pi1_inside, bool):
+        raise ParameterError(f"{key}.pi1_inside", f"must be true or false, got {pi1_inside!r}",
+                             pi1_inside, "true or false")
     sol = solve_ring(concave_diameter, ring_inner_diameter, ring_gaps, gap_width, target_ratio,
                      min_moat, min_ring_width, tolerance, key)
     if pi3_diameter <= 2 * sol.outer_radius:
