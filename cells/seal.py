@@ -154,6 +154,9 @@ def active_polygon(points: Sequence[Sequence[float]], key: str = "active.points"
     """
     allowed = f"a list of 3 to {MAX_ACTIVE_VERTICES} [x, y] vertices (µm) of a simple polygon"
     try:
+        if isinstance(points, (str, bytes)) or any(
+                isinstance(v, (bool, str, bytes)) for pt in points for v in pt):
+            raise TypeError("not a number")  # float() would take True or "80"
         arr = np.array([[float(v) for v in pt] for pt in points], dtype=float)
     except (TypeError, ValueError):
         raise ParameterError(key, f"must be {allowed}, got {points!r}", points, allowed) from None
