@@ -9,7 +9,9 @@
   circle into pieces that a checker must merge again. 8189, not 8190: gdstk already
   warns that a boundary of 8190 vertices is outside the official specification.
 * Atomic: the file is written to a temporary file in the same folder and renamed
-  over the target, so a failure leaves the old file or none, never a partial one.
+  over the target, so a failure leaves the old file or none, never a partial one. A
+  writer killed outright (SIGKILL) leaves its temporary ``.<name>.<pid>.<random>.tmp``,
+  which the next write of that target removes.
 """
 
 from __future__ import annotations
@@ -84,16 +86,66 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~_UMASK
 
 
+def _temp_prefix(path: Path) -> str:
+    """``.<name>.<pid>.``: how this process's temporary files for ``path`` begin."""
+    return f".{path.name}.{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    """True when a process ``pid`` exists (or may: not ours to signal)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Remove the temporary files of ``path`` left by writers that no longer run.
+
+    A process killed while writing (SIGKILL, power cut) cannot remove its temporary
+    file ``.<name>.<pid>.<random>.tmp`` beside the target; the next write of the same
+    target removes it (and any other of a dead writer). Temporaries of running
+    writers are left alone.
+
+    Returns:
+        The files removed.
+    """
+    path = Path(path)
+    removed = []
+    head = f".{path.name}."
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(head) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(head):].split(".", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _alive(int(pid_text)):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is left untouched. The
-    file gets ordinary permissions (not the private 0600 of a temporary file).
+    file gets ordinary permissions (not the private 0600 of a temporary file). The
+    temporary file is ``.<name>.<pid>.<random>.tmp`` in the target's folder (a rename
+    within one file system is atomic); one left by a killed writer is removed by the
+    next write of the same target (:func:`remove_stale_temporaries`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
