@@ -235,12 +235,24 @@ class _Grid:
 
     def edges_near(self, bbox: tuple[float, float, float, float], margin: float):  # noqa: ANN201
         """For each canonical direction: (index arrays i, j, segment endpoint arrays)."""
+        ii, jj, ax, ay, bx, by = self.edges_near_all(bbox, margin)
+        for k in range(len(DIRS4)):
+            yield k, ii, jj, ax[k], ay[k], bx[k], by[k]
+
+    def edges_near_all(self, bbox: tuple[float, float, float, float], margin: float
+                       ) -> tuple[np.ndarray, ...]:
+        """The edges near ``bbox`` in all four canonical directions at once: node index
+        arrays i, j (window shape) and endpoint arrays ax, ay, bx, by (4 × window shape,
+        one plane per direction of DIRS4)."""
         si, sj = self.window(bbox[0] - margin, bbox[1] - margin, bbox[2] + margin,
                              bbox[3] + margin)
         ii, jj = np.meshgrid(np.arange(self.nx)[si], np.arange(self.ny)[sj], indexing="ij")
         ax, ay = self.xy(ii, jj)
-        for k, (dx, dy) in enumerate(DIRS4):
-            yield k, ii, jj, ax, ay, ax + dx * self.p, ay + dy * self.p
+        ddx = np.array([d[0] for d in DIRS4], dtype=float)[:, None, None] * self.p
+        ddy = np.array([d[1] for d in DIRS4], dtype=float)[:, None, None] * self.p
+        ax4 = np.broadcast_to(ax, (len(DIRS4), *ax.shape))
+        ay4 = np.broadcast_to(ay, (len(DIRS4), *ay.shape))
+        return ii, jj, ax4, ay4, ax + ddx, ay + ddy
 
     def stamp(self, k: int, ii: np.ndarray, jj: np.ndarray, mask: np.ndarray, net: int) -> None:
         """Mark edges (k, ii[mask], jj[mask]) as near ``net`` (BLOCKED when shared)."""
@@ -414,12 +426,15 @@ def route(nets: Sequence[Net], area: tuple[float, float, float, float], width: f
 def _stamp_terminal(grid: _Grid, t: Terminal, owner: int, clearance: float) -> None:
     r = t.size / 2
     bbox = (t.x - r, t.y - r, t.x + r, t.y + r)
-    for k, ii, jj, ax, ay, bx, by in grid.edges_near(bbox, clearance + grid.p):
-        if t.shape == "circle":
-            d = _pt_seg(np.float64(t.x), np.float64(t.y), ax, ay, bx, by) - r
-        else:
-            d = _seg_box(ax, ay, bx, by, *bbox)
-        grid.stamp(k, ii, jj, d < clearance, owner)
+    # the four directions' edges in one array each: the same elementwise arithmetic
+    ii, jj, ax, ay, bx, by = grid.edges_near_all(bbox, clearance + grid.p)
+    if t.shape == "circle":
+        d = _pt_seg(np.float64(t.x), np.float64(t.y), ax, ay, bx, by) - r
+    else:
+        d = _seg_box(ax, ay, bx, by, *bbox)
+    near = d < clearance
+    for k in range(len(DIRS4)):
+        grid.stamp(k, ii, jj, near[k], owner)
 
 
 def _stamp_path(grid: _Grid, path: list[tuple[int, int]], owner: int, clearance: float) -> None:
@@ -427,10 +442,12 @@ def _stamp_path(grid: _Grid, path: list[tuple[int, int]], owner: int, clearance:
     for (i0, j0), (i1, j1) in zip(simple[:-1], simple[1:], strict=True):
         (x0, y0), (x1, y1) = grid.xy(i0, j0), grid.xy(i1, j1)
         bbox = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-        for k, ii, jj, ax, ay, bx, by in grid.edges_near(bbox, clearance + grid.p):
-            d = _seg_seg(ax, ay, bx, by, np.float64(x0), np.float64(y0), np.float64(x1),
-                         np.float64(y1))
-            grid.stamp(k, ii, jj, d < clearance, owner)
+        ii, jj, ax, ay, bx, by = grid.edges_near_all(bbox, clearance + grid.p)
+        d = _seg_seg(ax, ay, bx, by, np.float64(x0), np.float64(y0), np.float64(x1),
+                     np.float64(y1))
+        near = d < clearance
+        for k in range(len(DIRS4)):
+            grid.stamp(k, ii, jj, near[k], owner)
 
 
 def _terminal_nodes(grid: _Grid, t: Terminal, margin: float) -> list[tuple[int, int]]:
@@ -621,6 +638,8 @@ def _add_teardrops(result: Routing, nets: Sequence[Net], obstacles: Sequence[Ter
     metal = _net_metal(result, nets)
     parts: list[tuple[str, shapely.Geometry]] = [(n, g) for n, g in metal.items()]
     parts += [("", Polygon(t.points())) for t in obstacles]
+    # the parts' boxes, kept beside them (shapely's .bounds per call is slow)
+    boxes = [tuple(b) for b in shapely.bounds([g for _, g in parts]).tolist()] if parts else []
     inside = shapely.box(*area)
     for net in nets:
         path = result.paths.get(net.name)
@@ -637,13 +656,14 @@ def _add_teardrops(result: Routing, nets: Sequence[Net], obstacles: Sequence[Ter
                 if not inside.contains(geom):
                     continue
                 x0, y0, x1, y1 = geom.bounds
-                near = [g for n, g in parts if n != net.name
-                        and g.bounds[0] < x1 + space and g.bounds[2] > x0 - space
-                        and g.bounds[1] < y1 + space and g.bounds[3] > y0 - space
+                near = [g for (n, g), gb in zip(parts, boxes, strict=True) if n != net.name
+                        and gb[0] < x1 + space and gb[2] > x0 - space
+                        and gb[1] < y1 + space and gb[3] > y0 - space
                         and g.distance(geom) < space]
                 if not near:
                     drops.append(td)
                     parts.append((net.name, geom))
+                    boxes.append((x0, y0, x1, y1))
                     break
 
 
