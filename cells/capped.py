@@ -266,11 +266,17 @@ def plan_capped_die(*, die_width: float = 2000.0, die_height: float = 2000.0,
     ssize, shape, cenc = v["spacer.size"], v["spacer.shape"], v["spacer.cut_enclosure"]
     if v["spacer.sites"]:
         key = "spacer.sites"
+        allowed = (f"a list of [x, y] spacer centres (µm) within the die's cut lanes "
+                   f"(|x| <= {ox:g}, |y| <= {oy:g})")
         try:
+            if any(isinstance(c, (bool, str, bytes)) for xy in v["spacer.sites"] for c in xy):
+                raise TypeError("not a number")  # float() would take True or "5"
             sites = tuple((float(x), float(y)) for x, y in v["spacer.sites"])
         except (TypeError, ValueError):
-            raise _fail(key, "a list of [x, y] spacer centres (µm)", "", v["spacer.sites"]) \
-                from None
+            raise _fail(key, allowed, "", v["spacer.sites"]) from None
+        # (a site far outside, or NaN, would also crash the polygon clipper)
+        if not all(abs(x) <= ox and abs(y) <= oy for x, y in sites):
+            raise _fail(key, allowed, "", v["spacer.sites"])
     else:
         key = "spacer.size"
         if ssize + 2 * cenc > lane:
