@@ -1,13 +1,19 @@
 """``layoutgen check``: the command-line face of the checker.
 
-Exit status: 0 no violation, 1 violations, 2 unusable input (one line on stderr).
+Exit status: 0 no violation, 1 violations, 2 unusable input (one line on stderr),
+including a file that cannot be judged within ``--timeout`` seconds or in memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
 
 from layoutgen.errors import LayoutReadError, SpecError
 
@@ -32,9 +38,72 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="write a KLayout marker database to step through violations")
     p.add_argument("--flat", action="store_true",
                    help="judge the layout flattened instead of each distinct cell once")
-    p.add_argument("--max-messages", type=int, default=20, metavar="N",
+    p.add_argument("--max-messages", type=_count, default=20, metavar="N",
                    help="violations listed in the table (default: %(default)s)")
+    p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help="give up (exit 2) when reading and judging take longer "
+                        "(default: %(default)g; 0: no limit)")
     return p
+
+
+#: seconds ``layoutgen check`` may take on one file before it gives up (exit 2)
+DEFAULT_TIMEOUT = 600.0
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``: a finite number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0 (0: no limit), "
+                                         f"got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    """``--max-messages``: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return value
+
+
+class _TimedOut(Exception):
+    """Raised by the SIGALRM handler of :func:`_time_limit`."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, file: str) -> Iterator[None]:
+    """Raise LayoutReadError when the body runs longer than ``seconds`` (0: no limit).
+
+    A SIGALRM timer (main thread, POSIX only; elsewhere no limit). The signal is seen
+    between Python bytecodes, so one long call into C finishes first. The reader's
+    forked probe has its own limit (timers are not inherited by a fork).
+    """
+    if not seconds or seconds <= 0 or not hasattr(signal, "setitimer") \
+            or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _TimedOut
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _TimedOut:
+        raise LayoutReadError(f"{file}: checking took longer than {seconds:g} s (--timeout); "
+                              "the layout is too big or too complex to judge in that time"
+                              ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def parse_overrides(items: list[str]) -> dict[str, float]:
@@ -59,7 +128,8 @@ def run(args: argparse.Namespace, layers: object = None) -> int:
     layout is judged (Python warnings such as numpy's overflow, and what C code writes
     to file descriptor 2) is kept, listed under the table as ``warning: while
     checking: ...`` and in the JSON report's ``stats.check_warnings``. Running out of
-    memory is an error (exit 2), not a traceback.
+    memory, or out of time (``--timeout``), is an error (exit 2), not a traceback or a
+    hang.
     """
     from layoutgen.check.engine import check
     from layoutgen.check.reader import _captured_stderr
@@ -74,7 +144,8 @@ def run(args: argparse.Namespace, layers: object = None) -> int:
         with _captured_stderr() as said, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                report = check(args.file, rules=rules, layers=layers, flat=args.flat)
+                with _time_limit(args.timeout, args.file):
+                    report = check(args.file, rules=rules, layers=layers, flat=args.flat)
             except MemoryError:
                 raise LayoutReadError(f"{args.file}: not enough memory to check this "
                                       "layout") from None
@@ -91,7 +162,7 @@ def run(args: argparse.Namespace, layers: object = None) -> int:
     if args.lyrdb:
         top = report.stats.get("top") or "TOP"
         report.write_lyrdb(args.lyrdb, top_cell=str(top))
-    print(report.table(max_messages=max(0, args.max_messages)))
+    print(report.table(max_messages=args.max_messages))
     for note in notes:
         print(f"warning: while checking: {note}")
     sys.stdout.flush()

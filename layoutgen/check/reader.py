@@ -120,16 +120,13 @@ class LayoutData:
 def _ref_transform(ref: gdstk.Reference) -> tuple[np.ndarray, np.ndarray]:
     """(K×2×2 matrices, K×2 offsets) of a gdstk reference, repetition expanded."""
     m = ref.magnification
-    c, s = math.cos(ref.rotation), math.sin(ref.rotation)
-    rot = np.array([[c, -s], [s, c]]) * m
-    if ref.x_reflection:
-        rot = rot @ np.array([[1.0, 0.0], [0.0, -1.0]])
-    origin = np.asarray(ref.origin, dtype=float)
-    if ref.repetition.size:
-        offs = origin + np.asarray(ref.repetition.get_offsets(), dtype=float)
-    else:
-        offs = origin[None, :]
-    mats = np.broadcast_to(rot, (len(offs), 2, 2)).copy()
+    c, s = math.cos(ref.rotation) * m, math.sin(ref.rotation) * m
+    f = -1.0 if ref.x_reflection else 1.0  # (a mirror about x first, then the rotation)
+    x, y = ref.origin
+    if not ref.repetition.size:  # the common case, without numpy's per-call overhead
+        return np.array([[[c, -s * f], [s, c * f]]]), np.array([[x, y]], dtype=float)
+    offs = np.array([x, y], dtype=float) + np.asarray(ref.repetition.get_offsets(), dtype=float)
+    mats = np.broadcast_to(np.array([[c, -s * f], [s, c * f]]), (len(offs), 2, 2)).copy()
     return mats, offs
 
 
@@ -211,7 +208,8 @@ def from_library(lib: gdstk.Library | list[gdstk.Cell], source: str, dbu: float)
                 if child not in names:
                     raise LayoutReadError(f"{source}: cell {gc.name!r} references a missing "
                                           f"cell {child!r}")
-                if not (np.all(np.isfinite(ref.origin)) and math.isfinite(ref.rotation)
+                ox, oy = ref.origin
+                if not (math.isfinite(ox) and math.isfinite(oy) and math.isfinite(ref.rotation)
                         and math.isfinite(ref.magnification)):
                     raise LayoutReadError(f"{source}: cell {gc.name!r} places {child!r} with a "
                                           "non-finite transformation")
@@ -249,42 +247,53 @@ def _check_extent(data: LayoutData, order: list[str]) -> None:
     :data:`MAX_COORD_DBU` database units; each cell's box is computed once, children
     first, from its children's boxes (nothing is expanded)."""
     limit = MAX_COORD_DBU * data.dbu
-    boxes: dict[str, np.ndarray | None] = {}
+    boxes: dict[str, tuple[float, float, float, float] | None] = {}
+    inf = math.inf
     for name in reversed(order):
         c = data.cells[name]
-        lo = np.full(2, np.inf)
-        hi = np.full(2, -np.inf)
+        x0 = y0 = inf
+        x1 = y1 = -inf
         for pts_list in c.shapes.values():
             if not pts_list:
                 continue
             pts = np.concatenate(pts_list) if len(pts_list) > 1 else pts_list[0]
             if not pts.size:
                 continue
-            if not np.all(np.isfinite(pts)):
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
                 raise LayoutReadError(f"{data.source}: cell {name!r} has a polygon with a "
                                       "non-finite coordinate")
-            lo = np.minimum(lo, pts.min(axis=0))
-            hi = np.maximum(hi, pts.max(axis=0))
-        with np.errstate(all="ignore"):
-            for p in c.placements:
-                box = boxes.get(p.child)
-                if box is None:
-                    continue
-                centre = (box[0] + box[1]) / 2
-                half = (box[1] - box[0]) / 2
-                at = np.einsum("kij,j->ki", p.matrices, centre) + p.offsets
-                ext = np.einsum("kij,j->ki", np.abs(p.matrices), half)
-                lo = np.minimum(lo, (at - ext).min(axis=0))
-                hi = np.maximum(hi, (at + ext).max(axis=0))
-        if lo[0] > hi[0]:
+            x0, y0 = min(x0, float(lo[0])), min(y0, float(lo[1]))
+            x1, y1 = max(x1, float(hi[0])), max(y1, float(hi[1]))
+        for p in c.placements:
+            box = boxes.get(p.child)
+            if box is None:
+                continue
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            hx, hy = (box[2] - box[0]) / 2, (box[3] - box[1]) / 2
+            if p.count == 1:  # plain floats: a deep chain of single placements is fast
+                (a, b), (d, e) = p.matrices[0].tolist()
+                ox, oy = p.offsets[0].tolist()
+                ax, ay = a * cx + b * cy + ox, d * cx + e * cy + oy
+                ex, ey = abs(a) * hx + abs(b) * hy, abs(d) * hx + abs(e) * hy
+                x0, y0 = min(x0, ax - ex), min(y0, ay - ey)
+                x1, y1 = max(x1, ax + ex), max(y1, ay + ey)
+                continue
+            with np.errstate(all="ignore"):
+                at = np.einsum("kij,j->ki", p.matrices, (cx, cy)) + p.offsets
+                ext = np.einsum("kij,j->ki", np.abs(p.matrices), (hx, hy))
+                lo, hi = (at - ext).min(axis=0), (at + ext).max(axis=0)
+            x0, y0 = min(x0, float(lo[0])), min(y0, float(lo[1]))
+            x1, y1 = max(x1, float(hi[0])), max(y1, float(hi[1]))
+        if x0 > x1:
             boxes[name] = None
             continue
-        reach = float(max(np.max(np.abs(lo)), np.max(np.abs(hi))))
+        reach = max(abs(x0), abs(y0), abs(x1), abs(y1))
         if not reach <= limit:  # (NaN too)
             raise LayoutReadError(
                 f"{data.source}: cell {name!r} reaches coordinate {reach:.3g} µm, beyond "
                 f"±2^53 database units ({limit:.3g} µm): out of range")
-        boxes[name] = np.array([lo, hi])
+        boxes[name] = (x0, y0, x1, y1)
 
 
 def _sniff(path: Path) -> str:
@@ -365,18 +374,22 @@ def _probe(path: Path, kind: str) -> None:
     os.close(wfd)
     deadline = time.monotonic() + PROBE_SECONDS
     delay = 0.001
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                raise LayoutReadError(f"{path}: reading took longer than {PROBE_SECONDS:g} "
+                                      "s; the file looks malformed")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+    except BaseException:  # too slow, or interrupted (--timeout, Ctrl-C): no child left
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            os.close(rfd)
-            raise LayoutReadError(f"{path}: reading took longer than {PROBE_SECONDS:g} s; "
-                                  "the file looks malformed")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+        os.close(rfd)
+        raise
     if os.WIFSIGNALED(status):
         os.close(rfd)
         raise LayoutReadError(f"{path}: malformed {kind.upper()} file (the parser crashed "
