@@ -26,10 +26,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from layoutgen import __version__
-from layoutgen.errors import LayoutgenError, SpecError
+from layoutgen.errors import LayoutgenError, ParameterError, SpecError
 from layoutgen.io import write_text
 from layoutgen.layers import DEFAULT_LAYERS, LayerMap, load_layer_map
 from layoutgen.spec import BuildResult, Spec, load_spec
@@ -192,7 +192,13 @@ def build_products(specs: Sequence[Spec], kinds: dict[str, Any], layers: LayerMa
     for spec in specs:
         if report:
             report.progress(f"building {spec.name} (kind {spec.kind})")
-        result = kinds[spec.kind].build(spec, layers)
+        try:
+            result = kinds[spec.kind].build(spec, layers)
+        except ParameterError as exc:  # name the spec file, as spec validation does
+            if spec.source is None or f"(in {spec.source})" in exc.message:
+                raise
+            raise ParameterError(exc.key, f"{exc.message} (in {spec.source})", exc.value,
+                                 exc.allowed) from None
         if not isinstance(result, BuildResult):
             raise SpecError(f"product {spec.name!r}: kind {spec.kind!r} returned "
                             f"{type(result).__name__}, not a BuildResult")
@@ -334,8 +340,10 @@ def _add_layers_parser(sub: Any) -> None:
 # ----------------------------------------------------------------------------- check
 def cmd_check(args: argparse.Namespace) -> int:
     """``layoutgen check``: 0 no violation, 1 violations (unusable input raises -> 2)."""
+    from layoutgen.check import engine
     from layoutgen.check.command import run
 
+    engine.PROGRESS = not args.quiet
     return run(args, _layer_map(args))
 
 
@@ -371,9 +379,18 @@ PARSERS: list[Callable[[Any], None]] = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, as every other error is:
+    ``layoutgen: error: argument --timeout: must be ..., got 'nan'`` (exit 2; ``-h``
+    shows the usage). Subcommand parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {_one_line(message)}\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Photomask layouts (GDSII/OASIS) for wafer-level chip-scale packages, "
                     "generated from Python and checked geometrically.")

@@ -110,7 +110,8 @@ class Param:
             return value
         if t == "str":
             if not isinstance(value, str):
-                raise self.fail(value, "must be a string")
+                raise self.fail(value, f"must be {self.allowed()}" if self.choices is not None
+                                else "must be a string")
             if self.choices is not None and value not in self.choices:
                 raise self.fail(value)
             return value

@@ -76,7 +76,7 @@ def test_values_are_converted_to_the_declared_type() -> None:
     ('[die]\npads = "4"', "die.pads: must be an integer (>= 1 and <= 64), got '4'"),
     ("[seal]\nwidth = true", "seal.width: must be a number (> 0 µm), got True"),
     ('[seal]\ncorner = "round"', "seal.corner: must be one of square, chamfer, got 'round'"),
-    ("[seal]\ncorner = 3", "seal.corner: must be a string, got 3"),
+    ("[seal]\ncorner = 3", "seal.corner: must be one of square, chamfer, got 3"),
     ("mirror = 1", "mirror: must be true or false, got 1"),
     ("offsets = 3", "offsets: must be a list, got 3"),
 ])
