@@ -54,6 +54,7 @@ from layoutgen.check.reader import (
 from layoutgen.check.report import CheckResult, Report, Violation
 from layoutgen.errors import LayoutReadError
 from layoutgen.layers import DEFAULT_LAYERS, LayerMap
+from layoutgen.progress import progress
 from layoutgen.rules import RuleSet, load_ruleset
 
 ROOT = "\0root"
@@ -72,6 +73,9 @@ COVER_RELATIONS: dict[tuple[str, str], str] = {
 MAX_DEPTH = 256
 #: most violations listed (the counts per check stay exact)
 MAX_VIOLATIONS = 100_000
+#: draw a progress bar over the dies of a tiled flat check (on a terminal only);
+#: ``layoutgen check --quiet`` turns it off
+PROGRESS = True
 
 Flat = dict[str, tuple[np.ndarray, np.ndarray]]  # layer -> (coords, lengths)
 
@@ -81,8 +85,15 @@ def _empty() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _transform(coords: np.ndarray, mats: np.ndarray, offs: np.ndarray) -> np.ndarray:
-    """coords (P×2) under K transforms -> (K*P)×2, instance after instance."""
-    out = np.einsum("kij,pj->kpi", mats, coords) + offs[:, None, :]
+    """coords (P×2) under K transforms -> (K*P)×2, instance after instance.
+
+    Written out (m00·x + m01·y + ox, ...): the same bits as ``einsum("kij,pj->kpi")``
+    and several times faster on these shapes.
+    """
+    x, y = coords[:, 0], coords[:, 1]
+    out = np.empty((len(offs), len(coords), 2))
+    out[:, :, 0] = mats[:, 0, 0, None] * x + mats[:, 0, 1, None] * y + offs[:, 0, None]
+    out[:, :, 1] = mats[:, 1, 0, None] * x + mats[:, 1, 1, None] * y + offs[:, 1, None]
     return out.reshape(-1, 2)
 
 
@@ -137,6 +148,8 @@ class Engine:
         self._flat: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._local: dict[str, _Local] = {}
         self._own_box_memo: dict[tuple, Any] = {}
+        #: hashes of flat-mode windows whose components were whole without growing
+        self._whole_windows: set[bytes] = set()
         self.stats: dict[str, Any] = {"cells_judged": 0, "independent_placements": 0,
                                       "flattened_placements": 0}
         # parents before children; raises on a reference cycle. Facts per cell are
@@ -530,11 +543,35 @@ class Engine:
                 acc.setdefault(lay, []).append(
                     (coords[idx] @ mats[k].T + offs[k], lengths[sel]))
 
+    def _window_key(self, window: np.ndarray, core: np.ndarray,
+                    raw: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[bytes, np.ndarray]:
+        """(hash of a window's geometry relative to its die's corner, that corner)."""
+        origin = np.round(core[:2] / self.dbu) * self.dbu
+        h = hashlib.blake2b(digest_size=20)
+        h.update(np.round((window - np.tile(origin, 2)) / self.dbu).astype(np.int64).tobytes())
+        h.update(np.round((core - np.tile(origin, 2)) / self.dbu).astype(np.int64).tobytes())
+        for lay in sorted(raw):
+            coords, lengths = raw[lay]
+            h.update(lay.encode())
+            h.update(lengths.astype(np.int64).tobytes())
+            h.update(np.round((coords - origin) / self.dbu).astype(np.int64).tobytes())
+        return h.digest(), origin
+
     def _judge_window(self, window: np.ndarray, core: np.ndarray,
                       owns: Callable[[tuple[float, float]], bool],
                       memo: dict[bytes, tuple[np.ndarray, _Local]], out: _Local) -> None:
-        for _ in range(8):  # grow until the connectivity components are whole
-            raw = self.gather(window)
+        # a window whose geometry (translated) was met before and needed no growth is
+        # judged by that verdict at once: no shapes are built for it
+        raw = self.gather(window)
+        key, origin = self._window_key(window, core, raw)
+        if key in self._whole_windows and key in memo:
+            first, local = memo[key]
+            _merge_local(out, local, np.eye(2)[None], (origin - first)[None])
+            return
+        first_key = key
+        for step in range(8):  # grow until the connectivity components are whole
+            if step:
+                raw = self.gather(window)
             scope = Scope(raw, self.dbu, "<flat>")
             grown = window.copy()
             for lay in WHOLE_LAYERS:
@@ -556,18 +593,11 @@ class Engine:
                                       max(grown[2], bb[:, 2].max() + self.max_halo),
                                       max(grown[3], bb[:, 3].max() + self.max_halo)])
             if np.array_equal(grown, window):
+                if step == 0:
+                    self._whole_windows.add(first_key)
                 break
             window = grown
-        origin = np.round(core[:2] / self.dbu) * self.dbu
-        h = hashlib.blake2b(digest_size=20)
-        h.update(np.round((window - np.tile(origin, 2)) / self.dbu).astype(np.int64).tobytes())
-        h.update(np.round((core - np.tile(origin, 2)) / self.dbu).astype(np.int64).tobytes())
-        for lay in sorted(raw):
-            coords, lengths = raw[lay]
-            h.update(lay.encode())
-            h.update(lengths.astype(np.int64).tobytes())
-            h.update(np.round((coords - origin) / self.dbu).astype(np.int64).tobytes())
-        key = h.digest()
+        key, origin = self._window_key(window, core, raw) if step else (first_key, origin)
         hit = memo.get(key)
         if hit is None:
             local = _Local()
@@ -601,7 +631,8 @@ class Engine:
             return int(idx.min()) if len(idx) else -1
 
         h = self.max_halo
-        for i, core in enumerate(cores):
+        for i, core in progress(enumerate(cores), total=len(cores), label="checking dies",
+                                enabled=PROGRESS):
             self._judge_window(core + np.array([-h, -h, h, h]), core,
                                lambda pt, i=i: owner_of(pt) == i, memo, out)
         self.stats["windows"] = len(cores)
@@ -701,7 +732,7 @@ def _boxes_meet(fa: np.ndarray, fb: np.ndarray, d: float) -> bool:
 def _boxes_of(box: np.ndarray, mats: np.ndarray, offs: np.ndarray) -> np.ndarray:
     """Axis-parallel boxes (K×4) of ``box`` under K transforms."""
     corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]])
-    pts = np.einsum("kij,pj->kpi", mats, corners) + offs[:, None, :]
+    pts = _transform(corners, mats, offs).reshape(len(offs), 4, 2)
     return np.hstack((pts.min(1), pts.max(1)))
 
 
