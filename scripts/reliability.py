@@ -4,7 +4,8 @@
     python scripts/reliability.py                      # the catalogue (small inputs)
     python scripts/reliability.py --slow               # plus the big ones (minutes)
     python scripts/reliability.py --fuzz-seconds 300   # plus a fuzzing run
-    python scripts/reliability.py --slow --fuzz-seconds 300 --write docs/reliability.md
+    python scripts/reliability.py --slow --fuzz-seconds 300 --write report.md
+    python scripts/reliability.py --slow --readme docs/reliability.md   # or README.md
 
 Reruns every input of ``tests/hostile.py``'s catalogue (and the saved fuzz findings in
 ``tests/data/fuzz/``) through ``layoutgen check`` under a time limit (60 s) and a
@@ -14,7 +15,12 @@ exit 1, exit 2 with one ``layoutgen: error:`` line, exit 2 otherwise, traceback,
 hang, out of memory), how many were wrong (a verdict the input does not allow, a
 wrong count or message), and whether nothing was lost (no report written after exit
 2, no temporary file left, a complete report after exit 0/1). The wrong ones are
-listed under the table with the bug they show.
+listed under the table with the bug they show. Every unusable input that ``check``
+refuses in its reader is also given to ``layoutgen preview`` (its own row).
+
+``--readme FILE`` replaces what lies between the lines ``<!-- reliability:begin -->``
+and ``<!-- reliability:end -->`` in FILE (the README's reliability section, or
+``docs/reliability.md``) with the table and the line saying how it was made.
 
 Runs are forked children of this process (fast); ``--exec`` starts the installed
 ``layoutgen`` for each input instead.
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -81,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exec", action="store_true",
                     help="a new layoutgen process per input instead of a fork")
     ap.add_argument("--write", type=Path, help="also write the Markdown to this file")
+    ap.add_argument("--readme", type=Path, metavar="FILE",
+                    help="replace the table between the reliability markers in FILE")
     ap.add_argument("--only", help="only the cases whose name contains this")
     args = ap.parse_args(argv)
 
@@ -103,6 +112,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'ok ' if not problem else 'BAD'} {case.name} {outcome.verdict} "
               f"{outcome.seconds:.1f}s", file=sys.stderr, flush=True)
 
+    pv = H.Tally("`preview` of the unusable inputs")
+    for case in H.preview_cases(H.catalogue(include_slow=True)):
+        if case.slow and not args.slow or args.only and args.only not in case.name:
+            continue
+        path = case.make(folder)
+        outcome = (runner.run(path, command="preview", timeout=case.timeout, memory=case.memory)
+                   if runner is not None else
+                   H.run_cli(path, timeout=case.timeout, memory=case.memory, command="preview"))
+        why = None if outcome.verdict == "exit2" and not outcome.lost else \
+            f"preview {case.name}: {outcome.verdict} {outcome.lost or ''}".strip()
+        pv.add(outcome, why)
+        if why:
+            problems.append((case, why))
+        print(f"{'ok ' if not why else 'BAD'} preview {case.name} {outcome.verdict}",
+              file=sys.stderr, flush=True)
+
     findings = H.fuzz_findings()
     fz = H.Tally("fuzz findings (regression inputs)")
     fz_problems = []
@@ -123,11 +148,10 @@ def main(argv: list[str] | None = None) -> int:
                         "--out", str(out), "--quiet"] + (["--exec"] if args.exec else []))
         fuzz_summary = json.loads((out / "summary.json").read_text())
 
-    lines = [
-        "# Reliability of `layoutgen check` on hostile and broken files",
-        "",
+    block = [
         f"Produced by `python scripts/reliability.py{' --slow' if args.slow else ''}"
-        f"{f' --fuzz-seconds {args.fuzz_seconds:g} --seed {args.seed}' if fuzz_summary else ''}`"
+        f"{f' --fuzz-seconds {args.fuzz_seconds:g} --seed {args.seed}' if fuzz_summary else ''}"
+        f"{f' --only {args.only}' if args.only else ''}{' --exec' if args.exec else ''}`"
         f" on {datetime.date.today().isoformat()}, commit {_git()}, Python "
         f"{platform.python_version()}, gdstk {__import__('gdstk').__version__}; "
         f"{'a new process' if args.exec else 'a forked child'} per input, each limited to "
@@ -140,17 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *_header(),
     ]
-    total = H.Tally("**all**")
-    for t in tallies.values():
-        lines.append(_row(t))
-        total.tried += t.tried
-        total.lost += t.lost
-        total.wrong += t.wrong
-        total.seconds = max(total.seconds, t.seconds)
-        for k, v in t.verdicts.items():
-            total.verdicts[k] = total.verdicts.get(k, 0) + v
-    if fz.tried:
-        lines.append(_row(fz))
+    lines = block
+    rows = list(tallies.values()) + [t for t in (pv, fz) if t.tried]
     if fuzz_summary:
         ft = H.Tally(f"fuzzed mutants ({fuzz_summary['seconds']:g} s, seed {args.seed})")
         ft.tried = fuzz_summary["inputs"]
@@ -158,7 +173,16 @@ def main(argv: list[str] | None = None) -> int:
         ft.lost = fuzz_summary.get("lost", 0)
         ft.seconds = fuzz_summary.get("slowest", 0.0)
         ft.wrong = [e["signature"] for e in fuzz_summary["failures"] for _ in range(e["count"])]
-        lines.append(_row(ft))
+        rows.append(ft)
+    total = H.Tally("**all**")
+    for t in rows:
+        lines.append(_row(t))
+        total.tried += t.tried
+        total.lost += t.lost
+        total.wrong += t.wrong
+        total.seconds = max(total.seconds, t.seconds)
+        for k, v in t.verdicts.items():
+            total.verdicts[k] = total.verdicts.get(k, 0) + v
     lines.append(_row(total))
     lines.append("")
     if skipped:
@@ -180,13 +204,49 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(f"- fuzzing: {e['count']} x {e['signature']} "
                              f"(e.g. `{e['files'][0]}`)")
         lines.append("")
-    lines.append(f"Run time: {time.monotonic() - t_start:.0f} s.")
-    text = "\n".join(lines) + "\n"
+    lines.append(f"Run time: {time.monotonic() - t_start:.0f} s on {_machine()}.")
+    table = "\n".join(lines)
+    text = "# Reliability of `layoutgen check` on hostile and broken files\n\n" + table + "\n"
     print(text)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(text)
+    if args.readme:
+        replace_block(args.readme, table)
     return 1 if problems or fz_problems else 0
+
+
+BEGIN, END = "<!-- reliability:begin -->", "<!-- reliability:end -->"
+
+
+def replace_block(path: Path, table: str) -> None:
+    """Put ``table`` between the reliability markers of ``path`` (each alone on a line).
+
+    Raises:
+        SystemExit: the file lacks the markers (or has them in the wrong order).
+    """
+    text = path.read_text(encoding="utf-8")
+    head, sep1, rest = text.partition(BEGIN + "\n")
+    _, sep2, tail = rest.partition(END)
+    if not sep1 or not sep2:
+        raise SystemExit(f"{path}: no '{BEGIN}' ... '{END}' lines to replace")
+    path.write_text(head + BEGIN + "\n" + table.rstrip("\n") + "\n" + END + tail,
+                    encoding="utf-8")
+
+
+def _machine() -> str:
+    """CPU count and model, memory: where the times were measured."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text(
+        ).splitlines() if line.startswith("MemTotal")) / 1024**2
+        return f"{os.cpu_count()} × {model}, {mem:.0f} GiB, {platform.system()}"
+    except (OSError, StopIteration, ValueError, IndexError):
+        return f"{os.cpu_count()} × {model}, {platform.system()}"
 
 
 if __name__ == "__main__":

@@ -672,7 +672,8 @@ def layoutgen_argv() -> list[str]:
 
 def _judge_outputs(verdict: str, json_path: Path | None, lyrdb_path: Path | None
                    ) -> tuple[str | bool, dict | None]:
-    """(lost, report): what the --json/--lyrdb targets say about the run."""
+    """(lost, report): what the --json/--lyrdb targets (or a preview's picture, in
+    place of the JSON) say about the run."""
     report = None
     problems = []
     for p in (json_path, lyrdb_path):
@@ -685,6 +686,9 @@ def _judge_outputs(verdict: str, json_path: Path | None, lyrdb_path: Path | None
         if verdict in ("exit0", "exit1"):
             if not p.is_file():
                 problems.append(f"{p.name} missing after {verdict}")
+            elif p == json_path and p.suffix == ".png":
+                if not p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n"):
+                    problems.append(f"{p.name} is not a PNG picture")
             elif p == json_path:
                 try:
                     report = json.loads(p.read_text())
@@ -696,8 +700,8 @@ def _judge_outputs(verdict: str, json_path: Path | None, lyrdb_path: Path | None
 
 
 def run_cli(path: str | Path, *args: str, timeout: float = TIMEOUT, memory: int | None = MEMORY,
-            outputs: bool = True, no_root_read: bool = False, hard_memory: bool = False
-            ) -> Outcome:
+            outputs: bool = True, no_root_read: bool = False, hard_memory: bool = False,
+            command: str = "check") -> Outcome:
     """Run ``layoutgen check PATH ARGS`` in a subprocess under limits and classify it.
 
     Args:
@@ -710,6 +714,7 @@ def run_cli(path: str | Path, *args: str, timeout: float = TIMEOUT, memory: int 
         no_root_read: drop root's right to read every file in the child (so a mode-000
             file is unreadable even when the tests run as root).
         hard_memory: make the memory limit a hard one (as ``ulimit -v`` does).
+        command: ``check``, or ``preview`` (``-o picture.png``, the picture judged).
     """
     with tempfile.TemporaryDirectory(prefix="hostile-out-") as tmp:
         json_path = Path(tmp) / "report.json" if outputs else None
@@ -717,6 +722,10 @@ def run_cli(path: str | Path, *args: str, timeout: float = TIMEOUT, memory: int 
         argv = [*layoutgen_argv(), "check", os.path.abspath(path), *args]
         if outputs:
             argv += ["--json", str(json_path), "--lyrdb", str(lyrdb_path)]
+        if command == "preview":
+            json_path, lyrdb_path = Path(tmp) / "picture.png", None
+            argv = [*layoutgen_argv(), "preview", os.path.abspath(path), "-o", str(json_path),
+                    *args]
         env = dict(os.environ, PYTHONHASHSEED="0", PYTHONFAULTHANDLER="")
         env.pop("PYTHONFAULTHANDLER")
         t0 = time.monotonic()
@@ -773,8 +782,13 @@ class ForkRunner:
         self.stacks = stacks
 
     def run(self, path: str | Path, *args: str, outputs: bool = True, api: bool = False,
-            timeout: float | None = None, memory: int | None = -1) -> Outcome:
-        """Like :func:`run_cli`, in a forked child (``memory=-1``: the runner's)."""
+            timeout: float | None = None, memory: int | None = -1,
+            command: str = "check") -> Outcome:
+        """Like :func:`run_cli`, in a forked child (``memory=-1``: the runner's).
+
+        ``command="preview"`` runs ``layoutgen preview PATH -o picture.png`` instead: the
+        picture is the output judged (absent after exit 2, present after exit 0).
+        """
         timeout = self.timeout if timeout is None else timeout
         memory = self.memory if memory == -1 else memory
         outputs = outputs and not api
@@ -784,6 +798,9 @@ class ForkRunner:
             argv = ["check", str(path), *args]
             if outputs:
                 argv += ["--json", str(json_path), "--lyrdb", str(lyrdb_path)]
+            if command == "preview":
+                json_path, lyrdb_path = Path(tmp) / "picture.png", None
+                argv = ["preview", str(path), "-o", str(json_path), *args]
             out_f = Path(tmp) / ".stdout"
             err_f = Path(tmp) / ".stderr"
             stack_f = Path(tmp) / ".stack"
@@ -1766,6 +1783,21 @@ def catalogue(include_slow: bool = True) -> list[Case]:
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "duplicate case names"
     return cases
+
+
+def preview_cases(cases: Iterable[Case], one_per_kind: bool = False) -> list[Case]:
+    """The unusable inputs (exit 2 only) that ``layoutgen preview`` must refuse as
+    ``check`` does: those run without extra ``check`` options and without privileges
+    or hard limits; ``one_per_kind``: the first of each input kind."""
+    out: list[Case] = []
+    kinds: set[str] = set()
+    for c in cases:
+        if c.allowed != ERR or c.args or c.needs_exec or (one_per_kind and c.kind in kinds) \
+                or c.kind == "deep chain":  # (the depth limit is the checker's, not the reader's)
+            continue
+        kinds.add(c.kind)
+        out.append(c)
+    return out
 
 
 def _fuzz_file(name: str) -> bytes:

@@ -77,6 +77,17 @@ def test_api_raises_layout_read_error(case: H.Case, folder: Path,
     assert outcome.verdict == "exit2", f"{case.name}: {outcome.describe()}"
 
 
+@pytest.mark.parametrize("case", [_param(c) for c in H.preview_cases(CASES, one_per_kind=True)])
+def test_preview_refuses_unusable_file(case: H.Case, folder: Path,
+                                       runner: H.ForkRunner) -> None:
+    """``layoutgen preview`` reads through the same reader: one input of each unusable
+    kind gives exit 2 with one line and no picture (all of them: scripts/reliability.py)."""
+    outcome = runner.run(case.make(folder), command="preview", timeout=case.timeout,
+                         memory=case.memory)
+    assert outcome.verdict == "exit2", f"{case.name}: {outcome.describe()}"
+    assert not outcome.lost, outcome.lost
+
+
 SAMPLE = ("random-64", "empty-gds", "trunc-capped.gds-0.5", "trunc-capped.oas-0.5",
           "reclen-xy-ffff", "cycle-a-b-a", "missing-sref", "directory", "gds-units-zero",
           "bowtie-active-open", "aref-100x100")
