@@ -154,3 +154,25 @@ def test_fuzz_finding(path: Path, notes: dict, runner: H.ForkRunner) -> None:
     outcome = runner.run(path)
     assert outcome.verdict in ("exit0", "exit1", "exit2"), f"{path.name}: {outcome.describe()}"
     assert not outcome.lost, outcome.lost
+
+
+# ----------------------------------------------------------------------------- probe limits
+def test_probe_gives_up_in_time(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parser that never returns (as gdstk does on some malformed files) is killed at
+    the probe's time limit: LayoutReadError, and the probe child is gone."""
+    import time
+
+    import gdstk
+
+    from layoutgen.check import reader
+    from layoutgen.errors import LayoutReadError
+
+    monkeypatch.setattr(reader, "PROBE_SECONDS", 0.5)
+    monkeypatch.setattr(reader, "PROBE_SECONDS_PER_MIB", 0.0)
+    monkeypatch.setattr(gdstk, "read_gds", lambda *a, **k: time.sleep(60))  # in the child
+    t0 = time.monotonic()
+    with pytest.raises(LayoutReadError, match="reading took longer than 0.5 s"):
+        reader.read_layout(H.seeds_in(folder) / "capped.gds")
+    assert time.monotonic() - t0 < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child of this process is left

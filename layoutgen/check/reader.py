@@ -321,8 +321,10 @@ def _sniff(path: Path) -> str:
     raise LayoutReadError(f"{path}: not a GDSII or OASIS file (unknown header bytes)")
 
 
-#: seconds a trial read of an OASIS file may take
-PROBE_SECONDS = 120.0
+#: seconds a trial read may take (a malformed file can send gdstk into a loop)...
+PROBE_SECONDS = 15.0
+#: ... plus this many per MiB of file (gdstk reads ~100 MiB/s; converting ~2 MiB/s)
+PROBE_SECONDS_PER_MIB = 1.0
 #: GDS files up to this size are also read once in a forked child first
 PROBE_GDS_BYTES = 256 * 1024**2
 #: address space a trial read may use, bytes
@@ -372,7 +374,8 @@ def _probe(path: Path, kind: str) -> None:
         finally:
             os._exit(code)
     os.close(wfd)
-    deadline = time.monotonic() + PROBE_SECONDS
+    limit = PROBE_SECONDS + PROBE_SECONDS_PER_MIB * path.stat().st_size / 1024**2
+    deadline = time.monotonic() + limit
     delay = 0.001
     try:
         while True:
@@ -380,7 +383,7 @@ def _probe(path: Path, kind: str) -> None:
             if done:
                 break
             if time.monotonic() > deadline:
-                raise LayoutReadError(f"{path}: reading took longer than {PROBE_SECONDS:g} "
+                raise LayoutReadError(f"{path}: reading took longer than {limit:.3g} "
                                       "s; the file looks malformed")
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
