@@ -229,6 +229,19 @@ class Scope:
             self._parts[layer] = G.parts(self.merged(layer))
         return self._parts[layer]
 
+    def merged_at(self, layer: str, g: BaseGeometry) -> BaseGeometry:
+        """The merged shapes of ``layer`` that meet ``g``: what ``merged(layer)`` is on
+        ``g`` (for ``g.difference``), without a wafer-sized polygon when the layer is
+        one net of lanes."""
+        geoms = self.geoms(layer)
+        if len(geoms) <= 64:
+            return self.merged(layer)
+        key = f"raw:{layer}"
+        if key not in self._trees:
+            self._trees[key] = shapely.STRtree(geoms)
+        idx = self._trees[key].query(g, predicate="intersects")
+        return G.merge(geoms[np.sort(idx)], self.grid) if len(idx) else G.EMPTY
+
     def near(self, layer: str, g: BaseGeometry, distance: float = 0.0) -> list[Polygon]:
         """Components of ``layer`` within ``distance`` of ``g`` (touching included)."""
         ps = self.parts(layer)
@@ -396,11 +409,10 @@ def check_spacer_cut(s: Scope, ctx: Context) -> None:
     tol = s.tol
     fills = _ring_fills(s)
     fill_tree = shapely.STRtree(fills) if fills else None
-    cut = s.merged("CAP_CUT")
     for sp in s.parts("CAP_SPACER"):
         if ctx.on("spacer.in_cut"):
             ctx.judge("spacer.in_cut", sp)
-            out = G.thick(sp.difference(cut), tol)
+            out = G.thick(sp.difference(s.merged_at("CAP_CUT", sp)), tol)
             if not out.is_empty:
                 ctx.emit("spacer.in_cut", f"spacer at {_at(sp)} is not inside a CAP_CUT region "
                          "(it would stay on the cap)", out)
@@ -424,7 +436,7 @@ def check_spacer_cut(s: Scope, ctx: Context) -> None:
             if fill_tree is not None and len(fill_tree.query(pad, predicate="intersects")):
                 continue  # a pad inside (or under) a seal is not a bond pad to expose
             ctx.judge("cut.pads_exposed", pad)
-            out = G.thick(pad.difference(cut), tol)
+            out = G.thick(pad.difference(s.merged_at("CAP_CUT", pad)), tol)
             if not out.is_empty:
                 ctx.emit("cut.pads_exposed", f"PAD at {_at(pad)} outside the seal is not under "
                          "CAP_CUT: it stays covered by the cap", out)

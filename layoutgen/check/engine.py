@@ -367,7 +367,10 @@ class Engine:
                 dl = d * math.sqrt(abs(np.linalg.det(inv)))
                 fa = self.fine_boxes(p.child, a)
                 fb = self.fine_boxes(p.child, b)
-                urel, inverse = np.unique(np.round(rel, 6), axis=0, return_inverse=True)
+                # distinct offsets (x, y as one complex number: a 1-d unique, fast)
+                rr = np.round(rel, 6) + 0.0  # no -0.0
+                urel_c, inverse = np.unique(rr[:, 0] + 1j * rr[:, 1], return_inverse=True)
+                urel = np.column_stack((urel_c.real, urel_c.imag))
                 hit_u = np.array([_boxes_meet(fa, fb + np.tile(r, 2), dl) for r in urel])
                 keep[sel] = hit_u[np.asarray(inverse).ravel()]
             # any other pair: the two sides' shape boxes in this cell's frame
@@ -707,9 +710,13 @@ def _die_polys(eng: Engine, name: str, mats: np.ndarray, offs: np.ndarray, acc: 
         for poly in memo[name]:
             pts = np.asarray(poly.exterior.coords)[:-1]
             holes = [np.asarray(r.coords)[:-1] for r in poly.interiors]
-            for k in range(len(offs)):
-                m, o = mats[k], offs[k]
-                acc.append(shapely.Polygon(pts @ m.T + o, [h @ m.T + o for h in holes]))
+            if holes:
+                for k in range(len(offs)):
+                    m, o = mats[k], offs[k]
+                    acc.append(shapely.Polygon(pts @ m.T + o, [h @ m.T + o for h in holes]))
+            else:  # every placement at once
+                rings = _transform(pts, mats, offs).reshape(len(offs), len(pts), 2)
+                acc.extend(shapely.polygons(rings).tolist())
     for p in c.placements:
         if "DIE" not in eng.present(p.child):
             continue
