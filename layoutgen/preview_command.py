@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from layoutgen.check.command import DEFAULT_TIMEOUT, seconds_arg, time_limit
 from layoutgen.errors import LayoutgenError, SpecError
 from layoutgen.layers import DEFAULT_LAYERS, LayerMap
 
@@ -59,6 +60,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="check report from 'layoutgen check --json': violations are marked "
                         "on the layout; on a wafer map, dies are coloured pass/fail")
     p.add_argument("--title", metavar="TEXT", help="picture title (default: the cell name)")
+    p.add_argument("--timeout", type=seconds_arg, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help="give up (exit 2) when reading and drawing take longer "
+                        "(default: %(default)g; 0: no limit)")
     return p
 
 
@@ -135,6 +139,14 @@ def run(args: argparse.Namespace, layers: LayerMap | None = None) -> int:
         sys.stdout.flush()
         return 0
 
+    with time_limit(getattr(args, "timeout", 0.0), str(file), "drawing"):
+        return _render(args, preview, file, out, window, report, layer_map, quiet)
+
+
+def _render(args: argparse.Namespace, preview: Any, file: Path, out: Path,
+            window: tuple[float, float, float, float] | None, report: Any,
+            layer_map: LayerMap, quiet: bool) -> int:
+    """Read and draw a layout (the part of :func:`run` under ``--timeout``)."""
     data = preview.load_layout(file)
     try:
         preview.resolve_cell(data, args.cell)

@@ -176,3 +176,15 @@ def test_probe_gives_up_in_time(folder: Path, monkeypatch: pytest.MonkeyPatch) -
     assert time.monotonic() - t0 < 10
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no child of this process is left
+
+
+def test_preview_of_a_huge_tree_stops_at_its_timeout(folder: Path, runner: H.ForkRunner) -> None:
+    """``layoutgen preview`` of 2^40 leaves (valid, but more than it can draw in time)
+    ends with exit 2 and one line at its --timeout, writing no picture."""
+    path = H._writer("tree40s.gds", lambda: H.binary_tree_gds(40, "sealed"))(folder)
+    outcome = runner.run(path, "--timeout", "3", command="preview", timeout=60)
+    assert outcome.verdict in ("exit0", "exit2"), outcome.describe()
+    assert not outcome.lost, outcome.lost
+    if outcome.verdict == "exit2":
+        assert "longer than 3 s" in outcome.stderr, outcome.stderr
+    assert outcome.seconds < 30

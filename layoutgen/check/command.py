@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="judge the layout flattened instead of each distinct cell once")
     p.add_argument("--max-messages", type=_count, default=20, metavar="N",
                    help="violations listed in the table (default: %(default)s)")
-    p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    p.add_argument("--timeout", type=seconds_arg, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help="give up (exit 2) when reading and judging take longer "
                         "(default: %(default)g; 0: no limit)")
     return p
@@ -50,8 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 DEFAULT_TIMEOUT = 600.0
 
 
-def _seconds(text: str) -> float:
-    """``--timeout``: a finite number of seconds >= 0."""
+def seconds_arg(text: str) -> float:
+    """``--timeout``: a finite number of seconds >= 0 (an argparse ``type``)."""
     try:
         value = float(text)
     except ValueError:
@@ -74,11 +74,11 @@ def _count(text: str) -> int:
 
 
 class _TimedOut(Exception):
-    """Raised by the SIGALRM handler of :func:`_time_limit`."""
+    """Raised by the SIGALRM handler of :func:`time_limit`."""
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: float, file: str) -> Iterator[None]:
+def time_limit(seconds: float, file: str, what: str = "checking") -> Iterator[None]:
     """Raise LayoutReadError when the body runs longer than ``seconds`` (0: no limit).
 
     A SIGALRM timer (main thread, POSIX only; elsewhere no limit). The signal is seen
@@ -98,9 +98,8 @@ def _time_limit(seconds: float, file: str) -> Iterator[None]:
     try:
         yield
     except _TimedOut:
-        raise LayoutReadError(f"{file}: checking took longer than {seconds:g} s (--timeout); "
-                              "the layout is too big or too complex to judge in that time"
-                              ) from None
+        raise LayoutReadError(f"{file}: {what} took longer than {seconds:g} s (--timeout); "
+                              "the layout is too big or too complex for that time") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
@@ -144,7 +143,7 @@ def run(args: argparse.Namespace, layers: object = None) -> int:
         with _captured_stderr() as said, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                with _time_limit(args.timeout, args.file):
+                with time_limit(args.timeout, args.file):
                     report = check(args.file, rules=rules, layers=layers, flat=args.flat)
             except MemoryError:
                 raise LayoutReadError(f"{args.file}: not enough memory to check this "
