@@ -1506,9 +1506,9 @@ def catalogue(include_slow: bool = True) -> list[Case]:
              _writer("tree40a.gds", lambda: binary_tree_gds(40, "active")), FAIL, slow=True,
              expect=_both(_counts("seal.closed", 2**40, 2**40), _within(20)),
              notes="2^40 unsealed ACTIVE squares: 2^40 violations, listed up to the cap",
-             bug="slow: ~80 s; engine._merge_local re-creates up to MAX_VIOLATIONS (100,000) "
-                 "Violation objects, each message re-mapped by regex (_map_message), at every "
-                 "one of the 40 levels"))
+             bug="slow: over the 60 s limit here (~80 s alone); engine._merge_local "
+                 "re-creates up to MAX_VIOLATIONS (100,000) Violation objects, each message "
+                 "re-mapped by regex (_map_message), at every one of the 40 levels"))
     add(Case("million-wide tree", "aref-1000x1000-flat",
              _writer("wide.gds", lambda: wide_aref_gds(1000, 1000)), ERR | PASS,
              args=("--flat", "--timeout", "120"), slow=True, timeout=300,
