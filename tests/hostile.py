@@ -1581,13 +1581,6 @@ def catalogue(include_slow: bool = True) -> list[Case]:
     add(Case("over 8190 vertices", "gds-ring-8190",
              _writer("ring4094.gds", lambda: _ring_die(4094)), PASS,
              expect=_counts("seal.width", 1, 0), notes="round solder ring of 8190 vertices"))
-    ring_bug = ("wrong verdict: exit 1 'seal.closed: the solder ring around it is open' for a "
-                "closed round ring drawn as ONE keyholed boundary (outer circle, a zero-width "
-                "cut along +x, inner circle backwards; KLayout's merged(True, 0) finds one "
-                "polygon with one hole around ACTIVE): for some vertex counts (10000, 30000 "
-                "per circle here; 4094 and 20000 pass) GEOS calls the keyholed polygon valid "
-                "(not 'Self-intersection'), so the checker keeps it as drawn, a polygon "
-                "without a hole, instead of normalising the cut into a hole")
     add(Case("over 8190 vertices", "gds-ring-40002", _writer("ring20k.gds",
                                                              lambda: _ring_die(20_000)),
              PASS, expect=_counts("seal.width", 1, 0), slow=True,
@@ -1595,9 +1588,9 @@ def catalogue(include_slow: bool = True) -> list[Case]:
     add(Case("over 8190 vertices", "oas-active-60000-gon", _oas_disc(60_000), PASS,
              expect=_counts("seal.closed", 1, 0), notes="OASIS: no vertex limit"))
     add(Case("over 8190 vertices", "oas-ring-60002", _oas_ring_die(30_000), PASS,
-             expect=_counts("seal.width", 1, 0), slow=True, timeout=120, bug=ring_bug))
+             expect=_counts("seal.width", 1, 0), slow=True, timeout=120))
     add(Case("over 8190 vertices", "oas-ring-20002", _oas_ring_die(10_000), PASS,
-             expect=_counts("seal.width", 1, 0), bug=ring_bug,
+             expect=_counts("seal.width", 1, 0),
              notes="round solder ring of 20002 vertices, one keyholed OASIS polygon"))
 
     # --- OASIS with a bad table, and other OASIS damage
