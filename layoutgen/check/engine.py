@@ -331,6 +331,7 @@ class Engine:
             if grp:
                 boxes[lay] = (np.concatenate(grp), np.concatenate(idx), np.vstack(bxs))
         trees: dict[str, shapely.STRtree] = {}
+        grown: dict[tuple[str, float], np.ndarray] = {}
         local_frames: dict[int, np.ndarray] = {}
         for gi, p in enumerate(c.placements):
             m0 = p.matrices[0]
@@ -344,7 +345,11 @@ class Engine:
             gb, ib, bb_ = boxes[b]
             if b not in trees:
                 trees[b] = shapely.STRtree(shapely.box(bb_[:, 0], bb_[:, 1], bb_[:, 2], bb_[:, 3]))
-            qa = shapely.box(ba[:, 0] - d, ba[:, 1] - d, ba[:, 2] + d, ba[:, 3] + d)
+            qkey = (a, d)  # relations from one layer at one distance share their boxes
+            qa = grown.get(qkey)
+            if qa is None:
+                qa = grown[qkey] = shapely.box(ba[:, 0] - d, ba[:, 1] - d, ba[:, 2] + d,
+                                               ba[:, 3] + d)
             left, right = trees[b].query(qa, predicate="intersects")
             diff = (ga[left] != gb[right]) | (ia[left] != ib[right])
             left, right = left[diff], right[diff]
