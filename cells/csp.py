@@ -29,7 +29,7 @@ import numpy as np
 from cells.ballmap import Ball, BallMap, ball_map
 from cells.chip_pad import ChipPadSizes, chip_pad, chip_pad_sizes
 from cells.emboss import RingSolution, embossed_ball_pad, solve_ring
-from cells.rdl import Net, Routing, Terminal, route
+from cells.rdl import Net, Routing, Terminal, route, route_straight
 from layoutgen.errors import ParameterError
 from layoutgen.geometry import rect
 from layoutgen.layers import DEFAULT_LAYERS, LayerMap
@@ -460,8 +460,13 @@ def route_design(d: CspDesign) -> tuple[Routing, tuple[tuple[str, str], ...], Ba
     area = (-d.die_width / 2 + e, -d.die_height / 2 + e, d.die_width / 2 - e,
             d.die_height / 2 - e)
     first = balls.balls[0]
-    routing = route(nets, area, d.rdl.trace_width, d.rdl.trace_space, obstacles,
-                    d.rdl.style, d.rdl.pitch, (first.x, first.y), d.rdl.teardrop_length)
+    if d.chip_pads.placement == "beside" and not d.net_map:
+        # each pad faces its own ball along x: one straight trace each, no search
+        routing = route_straight(nets, area, d.rdl.trace_width, d.rdl.trace_space, obstacles,
+                                 d.rdl.teardrop_length)
+    else:
+        routing = route(nets, area, d.rdl.trace_width, d.rdl.trace_space, obstacles,
+                        d.rdl.style, d.rdl.pitch, (first.x, first.y), d.rdl.teardrop_length)
     return routing, nets_map, balls, sites, sol
 
 

@@ -49,7 +49,7 @@ from shapely.geometry import LineString, Point, Polygon
 from layoutgen.errors import RoutingError
 from layoutgen.geometry import CIRCLE_TOLERANCE, circle_points, snap
 
-__all__ = ["Net", "Routing", "Terminal", "route"]
+__all__ = ["Net", "Routing", "Terminal", "route", "route_straight"]
 
 NM = 1e-3  # µm per database unit
 #: the eight headings, counter-clockwise from +x; even = Manhattan, odd = diagonal
@@ -418,6 +418,36 @@ def route(nets: Sequence[Net], area: tuple[float, float, float, float], width: f
             result.traces[nets[k].name] = [_trace_outline(vnm, half_nm, diag_nm) * NM]
         else:
             result.traces[nets[k].name] = []
+    _add_teardrops(result, nets, obstacles, width, space, teardrop_length, area)
+    verify(result, nets, obstacles, space, area)
+    return result
+
+
+def route_straight(nets: Sequence[Net], area: tuple[float, float, float, float], width: float,
+                   space: float, obstacles: Sequence[Terminal] = (),
+                   teardrop_length: float = -1.0) -> Routing:
+    """Wire each net by one straight trace from its pad's centre to its land's centre.
+
+    For terminals that face each other along x or y (a chip pad beside its ball): no
+    search is needed. Teardrops and the final verification are those of :func:`route`.
+
+    Raises:
+        RoutingError: a net whose ends are not on one horizontal or vertical line, or a
+            short, split net or notch found by the verification.
+    """
+    w_nm = 2 * math.ceil(round(width / NM, 6) / 2)
+    width = w_nm * NM
+    if teardrop_length < 0:
+        teardrop_length = 1.5 * width
+    result = Routing(pitch=0.0, passes=1, order=[n.name for n in nets])
+    for net in nets:
+        xy = snap(np.array([[net.a.x, net.a.y], [net.b.x, net.b.y]], dtype=float))
+        if xy[0, 0] != xy[1, 0] and xy[0, 1] != xy[1, 1]:
+            raise RoutingError(f"RDL: net {net.name} has its pad and land on no common "
+                               "horizontal or vertical line; it needs the router")
+        vnm = np.rint(xy / NM).astype(np.int64)
+        result.paths[net.name] = xy
+        result.traces[net.name] = [_trace_outline(vnm, w_nm // 2, w_nm // 2) * NM]
     _add_teardrops(result, nets, obstacles, width, space, teardrop_length, area)
     verify(result, nets, obstacles, space, area)
     return result
