@@ -469,8 +469,7 @@ def test_capped_die_product(values: dict[str, Any], tmp: Path) -> None:
     path = io.write(result.top, tmp / "capped.gds")
     passes(path, **{"seal.min_width": spec["seal.width"],
                     "seal.min_clearance": spec["seal.clearance"] - 0.002,
-                    # 1 % less: see test_checker_metal_enclosure_at_an_arc (a known bug)
-                    "seal.metal_enclosure": spec["seal.metal_enclosure"] * 0.99})
+                    "seal.metal_enclosure": spec["seal.metal_enclosure"]})
     r = read_regions(path)
     kl_sealed(r, spec["seal.width"], spec["seal.clearance"], spec["seal.metal_enclosure"],
               spec["seal.land_enclosure"])
@@ -481,15 +480,6 @@ def test_capped_die_product(values: dict[str, Any], tmp: Path) -> None:
     assert r["CAP_CUT"].interacting(hulls).is_empty()
 
 
-METAL_ARC_BUG = (
-    "checker false violation: seal.metal reports a 37 nm sliver of the bead 'not enclosed by "
-    "CAP_METAL by 10 µm' where the metal ring is the bead grown by exactly 10 µm (KLayout's "
-    "enclosing_check at 10 µm, Euclidean and projection, finds nothing): geom."
-    "outside_enclosure erodes CAP_METAL with a GEOS buffer, whose output strays inward from "
-    "the exact offset of the round corners' arcs by more than the 0.5 nm tolerance")
-
-
-@pytest.mark.xfail(strict=True, reason=METAL_ARC_BUG)
 def test_checker_metal_enclosure_at_an_arc(tmp_path: Path) -> None:
     """A capped die the property test found: an L-shaped active area, round corners
     (radius 143.258 µm), a 139.768 µm bead on metal enclosing it by 10 µm. KLayout
@@ -504,7 +494,11 @@ def test_checker_metal_enclosure_at_an_arc(tmp_path: Path) -> None:
                     tmp_path / "arc.gds")
     r = read_regions(path)
     assert r["CAP_METAL"].enclosing_check(r["CAP_SOLDER"], 10 * DBU).is_empty()
-    passes(path, **{"seal.metal_enclosure": 10.0})
+    rs = load_ruleset("default")
+    checker.assert_passes(path, rules=rs.with_values({"seal.metal_enclosure": 10.0}, "test"))
+    # a thousandth of a µm more is not met: the exact enclosure is 10 µm
+    stricter = rs.with_values({"seal.metal_enclosure": 10.001}, "test")
+    assert checker.check(path, rules=stricter).results["seal.metal"].violations > 0
 
 
 # ----------------------------------------------------------------------------- CSP die
