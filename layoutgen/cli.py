@@ -256,20 +256,24 @@ def cmd_build(args: argparse.Namespace) -> int:
     names = ", ".join(p.relative_to(out_dir).as_posix() for p in written)
     report.summary(f"built {len(specs)} product(s) into {out_dir}/: {names}")
     if not args.no_report:
-        _write_pictures_and_report(results, kinds, layers, out_dir, args, report)
+        if not _write_pictures_and_report(results, kinds, layers, out_dir, args, report):
+            return 1  # the files are written (and valid layouts); a check failed
     return 0
 
 
 def _write_pictures_and_report(results: list[BuildResult], kinds: dict[str, Any],
                                layers: LayerMap, out_dir: Path, args: argparse.Namespace,
-                               report: _Reporter) -> None:
-    """Check each product's main layout, draw its pictures and write ``report.html``."""
+                               report: _Reporter) -> bool:
+    """Check each product's main layout, draw its pictures and write ``report.html``.
+
+    Returns False when a product failed its check."""
     from layoutgen.check import check
     from layoutgen.htmlreport import REPORT_NAME, product_entry, write_report
     from layoutgen.progress import progress
 
     entries = []
     verdicts = []
+    all_passed = True
     for r in progress(results, total=len(results), label="check and draw",
                       enabled=report.progress_on):
         main = next((a.name for a in r.artifacts if a.role == "layout"), None)
@@ -280,6 +284,7 @@ def _write_pictures_and_report(results: list[BuildResult], kinds: dict[str, Any]
             rep.stats.pop("seconds", None)
             rep.write_json(out_dir / f"{r.spec.name}_check.json")
             n = sum(x.violations for x in rep.results.values())
+            all_passed = all_passed and rep.passed
             verdicts.append(f"{r.spec.name} {'passed' if rep.passed else f'FAILED ({n})'}")
         entries.append(product_entry(r, kinds[r.spec.kind], out_dir, layers=layers, check=rep,
                                      quiet=not report.progress_on))
@@ -287,6 +292,10 @@ def _write_pictures_and_report(results: list[BuildResult], kinds: dict[str, Any]
     if verdicts:
         report.summary("checks: " + ", ".join(verdicts))
     report.summary(f"wrote {path} and the pictures")
+    if not all_passed:
+        print("layoutgen: a product failed its check (exit 1): see its <name>_check.json "
+              "and report.html", file=sys.stderr)
+    return all_passed
 
 
 def _product_rules(result: BuildResult) -> str:

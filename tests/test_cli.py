@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io as _stdio
+import json
 import os
 import subprocess
 import sys
@@ -394,3 +395,22 @@ def test_builtin_products_build_identically_and_read_back(builtin_build: Path,
         assert layout.top_cells(), f"{path.name} has no top cell"
         used = layout_layers(layout)
         assert used and used <= known, f"{path.name} uses layers outside the map: {used - known}"
+
+
+def test_build_exits_1_when_a_product_fails_its_check(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    """A product judged against rules it was not drawn to (a 200 µm bead asked of an
+    80 µm one): the files are written, the verdict is in its JSON, and build exits 1."""
+    strict = tmp_path / "strict.toml"
+    strict.write_text('[rules]\n"seal.min_width" = 200\n', encoding="utf-8")
+    monkeypatch.setattr(cli, "_product_rules", lambda result: str(strict))
+    out = tmp_path / "out"
+    rc = cli.main(["build", "capped_die", "-o", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "failed its check" in err
+    assert (out / "capped_die.gds").stat().st_size > 0
+    doc = json.loads((out / "capped_die_check.json").read_text(encoding="utf-8"))
+    assert doc["passed"] is False
