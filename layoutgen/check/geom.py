@@ -209,17 +209,23 @@ def outside_enclosure(inner: BaseGeometry, outer: BaseGeometry, enclosure: float
 
 
 def representative_point(g: BaseGeometry) -> tuple[float, float]:
-    """Where an item or a violation is reported: its centroid.
+    """Where an item or a violation is reported: its centroid when that lies on it,
+    else the point of ``g`` nearest to the centroid (for a ring: on the ring, not in
+    its cavity).
 
-    The centroid moves with every placement transformation (rotation, mirror,
-    magnification), so a cell judged in its own frame and the same cell judged flat
-    report the same point. (For a ring it is the ring's centre.)
+    Both move with every placement transformation (rotation, mirror, magnification),
+    so a cell judged in its own frame and the same cell judged flat report the same
+    point.
     """
     c = g.centroid
     if c.is_empty:
         b = g.bounds
-        return ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) if len(b) == 4 else (0.0, 0.0)
-    return (c.x, c.y)
+        return ((b[0] + b[2]) / 2 + 0.0, (b[1] + b[3]) / 2 + 0.0) if len(b) == 4 \
+            else (0.0, 0.0)
+    if not g.intersects(c):
+        a, _b = shapely.shortest_line(g, c).coords
+        return (a[0] + 0.0, a[1] + 0.0)
+    return (c.x + 0.0, c.y + 0.0)
 
 
 def close_pairs(geoms: list[BaseGeometry], distance: float) -> list[tuple[int, int, float]]:
