@@ -13,15 +13,33 @@ made it.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from layoutgen.check.checks import CHECKS
-from layoutgen.check.engine import check
-from layoutgen.check.report import CheckInfo, CheckResult, Report, Violation
+if TYPE_CHECKING:
+    from layoutgen.check.checks import CHECKS
+    from layoutgen.check.engine import check
+    from layoutgen.check.report import CheckInfo, CheckResult, Report, Violation
 
 __all__ = ["CHECKS", "CheckInfo", "CheckResult", "Report", "Violation", "assert_passes", "check"]
+
+#: names this package offers, imported on first use (so that ``layoutgen build`` or the
+#: command line's parser, which imports ``layoutgen.check.command``, does not load the
+#: engine, shapely and every check)
+_LAZY = {"CHECKS": "layoutgen.check.checks", "check": "layoutgen.check.engine",
+         "CheckInfo": "layoutgen.check.report", "CheckResult": "layoutgen.check.report",
+         "Report": "layoutgen.check.report", "Violation": "layoutgen.check.report"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def assert_passes(layout: Any, rules: Any = "default", allow_empty: bool = False,
@@ -38,6 +56,8 @@ def assert_passes(layout: Any, rules: Any = "default", allow_empty: bool = False
     Returns:
         The report, when it passed.
     """
+    from layoutgen.check.engine import check
+
     report = check(layout, rules=rules, **kwargs)
     if not report.checks and not allow_empty:
         raise AssertionError(f"{report.source}: no check applied: none of the checked layers "
@@ -52,6 +72,8 @@ class _CallableModule(types.ModuleType):
     package; making the package callable keeps ``layoutgen.check(path)`` working."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Report:
+        from layoutgen.check.engine import check
+
         return check(*args, **kwargs)
 
 
