@@ -256,8 +256,8 @@ def build_capped_wafer(spec: Spec, layers: LayerMap) -> BuildResult:
                  for (x, y), r, c in zip(sites, full.rows[mask], full.cols[mask], strict=True)]
 
     def write_map_json(path: Path) -> Path:
-        return io.write_text(path, _with_sites(wafer_map_json(grid, name, diameter, exclusion),
-                                               site_rows))
+        doc = wafer_map_json(grid, name, diameter, exclusion, notch)
+        return io.write_text(path, _with_sites(doc, site_rows))
 
     artifacts = [_layout_artifact(f"{name}.gds", top, "layout"),
                  Artifact(f"{name}_wafermap.json", write_map_json, "wafer map"),

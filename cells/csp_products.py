@@ -424,7 +424,7 @@ def build_csp_wafer(spec: Spec, layers: LayerMap) -> BuildResult:
     top = gdstk.Cell(name)
     top.add(*wafer_outline(diameter, exclusion, notch, **layers.ld("WAFER")))
     arrays = place_dies(top, die, grid)
-    map_json = wafer_map_json(grid, name, diameter, exclusion)
+    map_json = wafer_map_json(grid, name, diameter, exclusion, notch)
     map_csv = wafer_map_csv(grid)
     artifacts = [_layout_artifact(f"{name}.gds", top),
                  _text_artifact(f"{name}_wafermap.json", map_json, "wafer map"),

@@ -161,10 +161,10 @@ def cross_section_png(cell: gdstk.Cell, cut: tuple[tuple[float, float], tuple[fl
     Returns:
         The path written.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a Figure of its own with the Agg canvas: no pyplot, so a notebook's backend and
+    # figures are left alone
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.patches import Polygon as MplPolygon
 
     prof = cross_section_profile(cell, cut, layers)
@@ -181,7 +181,9 @@ def cross_section_png(cell: gdstk.Cell, cut: tuple[tuple[float, float], tuple[fl
               "ubm": "UBM"}
     stack_top = float(max(films["ubm"][1].max(), films["pi3"][1].max()))
     top_view = stack_top + 2.5 * th["pi3"]
-    fig, ax = plt.subplots(figsize=(10, 4.2))
+    fig = Figure(figsize=(10, 4.2))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     ax.fill_between(s, -3.5, 0.0, color="#9e9e9e", label="silicon", linewidth=0)
     for film in ("pad", "passivation", "pi1", "pi2", "rdl", "pi3", "ubm"):
         bot, top = films[film]
@@ -256,5 +258,4 @@ def cross_section_png(cell: gdstk.Cell, cut: tuple[tuple[float, float], tuple[fl
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
-    plt.close(fig)
     return path

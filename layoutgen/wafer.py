@@ -180,9 +180,15 @@ def wafer_map_rows(grid: WaferGrid) -> list[dict]:
 
 
 def wafer_map_json(grid: WaferGrid, product: str, wafer_diameter: float,
-                   edge_exclusion: float) -> str:
-    """The wafer map as JSON text (metadata and the die list)."""
+                   edge_exclusion: float, notch_depth: float = 1000.0) -> str:
+    """The wafer map as JSON text (metadata and the die list).
+
+    Args:
+        notch_depth: depth of the orientation notch at -Y, µm (drawn by the wafer-map
+            picture).
+    """
     doc = {
+        "notch_depth": notch_depth,
         "product": product,
         "units": "um",
         "wafer_diameter": wafer_diameter,
