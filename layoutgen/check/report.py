@@ -157,8 +157,12 @@ class Report:
         for k in self.checks:
             r = self.results[k]
             claims = ",".join(r.info.claims)
-            rows.append(f"{k:<{cw}}  {claims:<{lw}}  {'pass' if r.passed else 'FAIL':<6} "
+            verdict = "FAIL" if not r.passed else ("pass" if r.judged else "-")
+            rows.append(f"{k:<{cw}}  {claims:<{lw}}  {verdict:<6} "
                         f"{r.judged:>7} {r.violations:>10}")
+        if any(self.results[k].passed and not self.results[k].judged for k in self.checks):
+            rows.append("(-: nothing of its kind to judge here, e.g. scribe lanes need two "
+                        "dies)")
         rows.append("")
         for note in self.stats.get("reader_warnings", []):
             rows.append(f"warning: the file reader said: {note}")
