@@ -4,8 +4,10 @@ workloads (issue 6), and write ``benchmarks/RESULTS.md`` and ``benchmarks/result
 Every figure is a whole process (interpreter start, imports, work, exit), timed from
 outside: the median wall time of ``--runs`` runs after one warm-up run, the largest
 peak resident memory of those runs (``wait4`` rusage), and the size of the file written.
-All anchors run in the same invocation on the same machine, so the ratios compare like
-with like even on a busy machine.
+All anchors run in the same invocation on the same machine; the builds, hierarchical
+checks and their anchors are timed interleaved (one run of each in turn), so a machine
+whose load changes during the run burdens them alike. CPU time (user + system) is
+recorded beside wall time.
 
 What is timed (units: seconds, MB):
 
@@ -20,7 +22,8 @@ What is timed (units: seconds, MB):
 Usage (not a test; never run by CI)::
 
     pip install -e '.[bench]'
-    nice python benchmarks/run.py [--runs 5] [--quick] [--out DIR]
+    nice python benchmarks/run.py [--runs 5] [--quick] [--out DIR] [--only fast|slow]
+    python benchmarks/report.py    # RESULTS.md again from results.json
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -114,6 +118,40 @@ def bench(key: str, label: str, cmd: list[str], runs: int, cwd: Path,
     return t
 
 
+def bench_group(items: list[tuple[str, str, list[str], Path | None]], runs: int, cwd: Path
+                ) -> list[Timing]:
+    """Time several commands interleaved (A B C A B C ...) after one warm-up each, so that
+    a machine whose load changes during the run burdens them alike."""
+    ts = [Timing(k, label, cmd, runs, output=str(o) if o else None)
+          for k, label, cmd, o in items]
+    for t in ts:
+        run_once(t.cmd, cwd)
+    cpus: list[list[float]] = [[] for _ in ts]
+    peaks: list[list[float]] = [[] for _ in ts]
+    for _ in range(runs):
+        for i, t in enumerate(ts):
+            wall, cpu, peak, code, tail = run_once(t.cmd, cwd)
+            t.seconds.append(round(wall, 4))
+            cpus[i].append(cpu)
+            peaks[i].append(peak)
+            t.exit_codes.append(code)
+            t.stdout_tail = tail
+    for i, t in enumerate(ts):
+        t.median_s = round(statistics.median(t.seconds), 4)
+        t.min_s = round(min(t.seconds), 4)
+        t.cpu_s = round(statistics.median(cpus[i]), 4)
+        t.peak_mb = round(max(peaks[i]), 1)
+        if t.output is not None and Path(t.output).exists():
+            t.output_mb = round(Path(t.output).stat().st_size / 1e6, 3)
+        bad = [c for c in t.exit_codes if c != 0]
+        flag = f"  EXIT {bad}" if bad else ""
+        print(f"{t.key:34s} {t.median_s:8.3f} s  (cpu {t.cpu_s:7.3f} s, peak "
+              f"{t.peak_mb:7.1f} MB){flag}", flush=True)
+        if bad:
+            print("   " + t.stdout_tail.replace("\n", "\n   "), flush=True)
+    return ts
+
+
 def _version(dist: str) -> str:
     try:
         return metadata.version(dist)
@@ -176,6 +214,11 @@ def main() -> None:
                     "check of W-CSP (about 100 s a run) and the 450 mm wafers")
     ap.add_argument("--out", type=Path, default=None, help="scratch folder (default: a "
                     "temporary one)")
+    ap.add_argument("--only", choices=("all", "fast", "slow"), default="all",
+                    help="fast: builds, hierarchical checks and their anchors, interleaved; "
+                    "slow: full builds, flat checks and the hierarchical/flat verdicts")
+    ap.add_argument("--update", action="store_true", help="merge into an existing --json "
+                    "(keep the measurements this run does not make)")
     ap.add_argument("--json", type=Path, default=HERE / "results.json")
     ap.add_argument("--md", type=Path, default=HERE / "RESULTS.md")
     a = ap.parse_args()
@@ -189,17 +232,23 @@ def main() -> None:
     def add(t: Timing) -> None:
         res[t.key] = t
 
-    add(bench("startup.python", "python -c pass", [PY, "-c", "pass"], n, work))
-    add(bench("startup.gdstk", "python -c 'import gdstk' (numpy too)", [PY, "-c",
-              "import gdstk"], n, work))
-    add(bench("startup.klayout", "python -c 'import klayout.db'", [PY, "-c",
-              "import klayout.db"], n, work))
-    add(bench("startup.gdsfactory", "python -c 'import gdsfactory'", [PY, "-c",
-              "import gdsfactory"], n, work))
-    add(bench("startup.layoutgen", "layoutgen --version", [LAYOUTGEN, "--version"], n, work))
-
+    fast = a.only in ("all", "fast")
+    slow_part = a.only in ("all", "slow")
+    if fast:
+        for t in bench_group([
+                ("startup.python", "python -c pass", [PY, "-c", "pass"], None),
+                ("startup.gdstk", "python -c 'import gdstk' (numpy too)",
+                 [PY, "-c", "import gdstk"], None),
+                ("startup.klayout", "python -c 'import klayout.db'",
+                 [PY, "-c", "import klayout.db"], None),
+                ("startup.gdsfactory", "python -c 'import gdsfactory'",
+                 [PY, "-c", "import gdsfactory"], None),
+                ("startup.layoutgen", "layoutgen --version", [LAYOUTGEN, "--version"], None),
+        ], n, work):
+            add(t)
     sizes = [("", None)] if a.quick else [("", None), (".450", 450)]
     for w in ("csp", "cap"):
+        group: list[tuple[str, str, list[str], Path | None]] = []
         for suffix, mm in sizes:
             spec = HERE / "specs" / f"w_{w}.toml"
             name = f"w_{w}"
@@ -214,39 +263,50 @@ def main() -> None:
             out = work / f"lg{suffix}"
             gds = out / f"{name}.gds"
             k = f"{w}{suffix}"
-            add(bench(f"{k}.build", "layoutgen build --no-check --no-report",
-                      [LAYOUTGEN, "build", str(spec), "-o", str(out), "--no-check",
-                       "--no-report"], n, work, gds))
-            add(bench(f"{k}.check", "layoutgen check (hierarchical)",
-                      [LAYOUTGEN, "check", str(gds), "--rules", RULES[w]], n, work, ok=(0,)))
+            build = [LAYOUTGEN, "build", str(spec), "-o", str(out), "--no-check", "--no-report"]
+            run_once(build, work)  # the file the checks read
             extra = [] if not mm else ["--wafer-mm", str(mm)]
             raw = work / f"raw{suffix}_{w}.gds"
-            add(bench(f"{k}.gdstk", "raw gdstk", [PY, str(ANCHORS / "gdstk_wafer.py"), w,
-                                                  str(raw), *extra], n, work, raw))
-            add(bench(f"{k}.klayout_deep", "KLayout deep check",
-                      [PY, str(ANCHORS / "klayout_check.py"), w, str(gds), "--mode", "deep"],
-                      n, work))
-            if mm:
-                continue
-            gfo = work / f"gf_{w}.gds"
-            add(bench(f"{k}.gdsfactory", "gdsfactory", [PY, str(ANCHORS / "gf_wafer.py"), w,
-                                                         str(gfo)], n, work, gfo))
-            add(bench(f"{k}.build_full", "layoutgen build (default: check, pictures, "
-                      "report)", [LAYOUTGEN, "build", str(spec), "-o", str(work / "full")],
-                      slow, work))
-            # W-CAP flat takes minutes (its cut lanes join every die into one net judged
-            # whole): one run
-            add(bench(f"{k}.check_flat", "layoutgen check --flat",
-                      [LAYOUTGEN, "check", str(gds), "--rules", RULES[w], "--flat"],
-                      slow if w == "csp" else 1, work, warmup=w == "csp"))
-            if w == "cap" or not a.quick:
-                kl_runs = n if w == "cap" else 1
-                add(bench(f"{k}.klayout_flat", "KLayout flat check (every item)",
-                          [PY, str(ANCHORS / "klayout_check.py"), w, str(gds), "--mode",
-                           "flat"], kl_runs, work, warmup=w == "cap"))
+            group += [
+                (f"{k}.build", "layoutgen build --no-check --no-report", build, gds),
+                (f"{k}.gdstk", "raw gdstk", [PY, str(ANCHORS / "gdstk_wafer.py"), w, str(raw),
+                                             *extra], raw),
+                (f"{k}.check", "layoutgen check (hierarchical)",
+                 [LAYOUTGEN, "check", str(gds), "--rules", RULES[w]], None),
+                (f"{k}.klayout_deep", "KLayout deep check",
+                 [PY, str(ANCHORS / "klayout_check.py"), w, str(gds), "--mode", "deep"], None),
+            ]
+            if not mm:
+                gfo = work / f"gf_{w}.gds"
+                group.append((f"{k}.gdsfactory", "gdsfactory",
+                              [PY, str(ANCHORS / "gf_wafer.py"), w, str(gfo)], gfo))
+        if fast:
+            for t in bench_group(group, n, work):
+                add(t)
+        if not slow_part:
+            continue
+        spec = HERE / "specs" / f"w_{w}.toml"
+        gds = work / "lg" / f"w_{w}.gds"
+        add(bench(f"{w}.build_full", "layoutgen build (default: check, pictures, report)",
+                  [LAYOUTGEN, "build", str(spec), "-o", str(work / "full")], slow, work))
+        # W-CAP flat takes minutes (its cut lanes join every die into one region outside
+        # the dies, judged whole): one run
+        add(bench(f"{w}.check_flat", "layoutgen check --flat",
+                  [LAYOUTGEN, "check", str(gds), "--rules", RULES[w], "--flat"],
+                  slow if w == "csp" else 1, work, warmup=w == "csp"))
+        if w == "cap" or not a.quick:
+            add(bench(f"{w}.klayout_flat", "KLayout flat check (every item)",
+                      [PY, str(ANCHORS / "klayout_check.py"), w, str(gds), "--mode", "flat"],
+                      n if w == "cap" else 1, work, warmup=w == "cap"))
     info["load_average_end"] = os.getloadavg()
-    data = {"machine": info, "results": {k: asdict(v) for k, v in res.items()},
-            "verdicts": {w: verdicts(w, work) for w in ("csp", "cap")}}
+    data: dict[str, Any] = {"machine": info, "results": {}, "verdicts": {}}
+    if a.update and a.json.exists():  # keep what this run did not measure
+        data = json.loads(a.json.read_text(encoding="utf-8"))
+        data.setdefault("runs", []).append(info)
+    data["results"].update({k: asdict(v) for k, v in res.items()})
+    if slow_part:
+        data["verdicts"] = {w: verdicts(w, work) for w in ("csp", "cap")}
+        data["machine"] = info
     a.json.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {a.json}")
     from report import write_markdown  # benchmarks/report.py
