@@ -160,6 +160,10 @@ def topo_order(cells: dict[str, CellData], roots: list[str]) -> list[str]:
     return order
 
 
+#: the cell KLayout writes its library/PCell context into (not part of the layout)
+CONTEXT_CELL = "$$$CONTEXT_INFO$$$"
+
+
 def _polygons_of(obj: gdstk.Polygon, dbu: float) -> list[np.ndarray]:
     """The vertices of ``obj`` (and of its repetitions), µm, on the database grid.
 
@@ -236,6 +240,19 @@ def from_library(lib: gdstk.Library | list[gdstk.Cell], source: str, dbu: float)
                 offs = np.concatenate([g[1] for g in grouped[child]])
                 cd.placements.append(Placement(child, mats, offs))
             cells[gc.name] = cd
+    if CONTEXT_CELL in cells:
+        # KLayout (and gdsfactory through it) stores library and PCell context in a cell
+        # of this name that places the library cells at the origin; KLayout's own reader
+        # drops it, and so does the checker (else those cells are judged at (0, 0)),
+        # with the cells only it placed
+        only_ctx = {p.child for p in cells.pop(CONTEXT_CELL).placements}
+        while True:
+            referenced = {p.child for cd in cells.values() for p in cd.placements}
+            orphans = {n for n in only_ctx if n in cells and n not in referenced}
+            if not orphans:
+                break
+            for n in orphans:
+                only_ctx |= {p.child for p in cells.pop(n).placements}
     tops = sorted(n for n in cells if n not in referenced)
     if cells and not tops:
         raise LayoutReadError(f"{source}: reference cycle: every cell is placed inside another")
