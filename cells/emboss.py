@@ -29,6 +29,7 @@ written, so the ratio holds on the file, not only on ideal circles.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -177,9 +178,6 @@ def max_ring_inner_diameter(concave_diameter: float, target_ratio: float, min_mo
 
 
 #: solved rings by parameters (a ring is a pure function of them; errors are not kept)
-_SOLVED: dict[tuple, RingSolution] = {}
-
-
 def _num(key: str, name: str, value: object, low: float, high: float | None,
          low_open: bool = True, integer: bool = False, unit: str = "µm") -> float:
     """``value`` validated as the number ``key.name`` (finite, not a bool or a string,
@@ -193,8 +191,6 @@ def solve_ring(concave_diameter: float, ring_inner_diameter: float, gaps: int = 
                min_ring_width: float = 5.0, tolerance: float = CIRCLE_TOLERANCE,
                key: str = "ball_pad") -> RingSolution:
     """Solve the ring's outer radius so that inside / ring = ``target_ratio`` on the polygons.
-
-    Remembered by parameters: the die check and the pad cell of one build solve once.
 
     Args:
         concave_diameter: diameter of the concave PI2 opening, µm.
@@ -220,37 +216,16 @@ def solve_ring(concave_diameter: float, ring_inner_diameter: float, gaps: int = 
             _num(key, "min_moat", min_moat, 0, None),
             _num(key, "min_ring_width", min_ring_width, 0, None),
             _num(key, "tolerance", tolerance, 0.001, 1.0, low_open=False))
-    hit = _SOLVED.get(args)
-    if hit is None:
-        hit = _solve_ring(*args, key=key)
-        if len(_SOLVED) >= 256:
-            _SOLVED.clear()
-        _SOLVED[args] = hit
-    return hit
+    return _solve_ring(*args, key=key)
 
 
+@functools.lru_cache(maxsize=256)
 def _solve_ring(concave_diameter: float, ring_inner_diameter: float, gaps: int = 0,
                 gap_width: float = 0.0, target_ratio: float = 1.0, min_moat: float = 10.0,
                 min_ring_width: float = 5.0, tolerance: float = CIRCLE_TOLERANCE,
                 key: str = "ball_pad") -> RingSolution:
-    """:func:`solve_ring` without the memory.
-
-    Args:
-        concave_diameter: diameter of the concave PI2 opening, µm.
-        ring_inner_diameter: inner diameter of the convex ring, µm.
-        gaps: number of gaps splitting the ring (0: continuous; else 2..64).
-        gap_width: width of each gap, µm.
-        target_ratio: wanted (area inside the ring) / (ring area), > 0.
-        min_moat: least radial width of the PI2 opening left between ring and concave
-            edge, µm.
-        min_ring_width: least radial width of the ring, µm.
-        tolerance: chord error of the arcs, µm.
-        key: key path prefix for errors (``ball_pad``).
-
-    Raises:
-        ParameterError: the ring cannot meet the ratio inside the concave opening, the
-            gaps are wider than a segment, or a size is out of range.
-    """
+    """:func:`solve_ring` on validated arguments (see there), remembered by them: the
+    die check and the pad cell of one build solve once."""
     rc = concave_diameter / 2
     ri = ring_inner_diameter / 2
     if target_ratio <= 0:
