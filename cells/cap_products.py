@@ -46,29 +46,19 @@ from layoutgen.errors import ParameterError
 from layoutgen.layers import LayerMap
 from layoutgen.spec import Artifact, BuildResult, Param, ProductKind, Spec
 from layoutgen.wafer import (
-    GRID_OFFSETS,
     WaferGrid,
     die_grid,
     place_dies,
     wafer_map_csv,
     wafer_map_json,
     wafer_outline,
+    wafer_params,
 )
 
 __all__ = ["PLATES", "PRODUCT_KINDS", "WAFER_PARAMS", "build_capped_die", "build_capped_wafer"]
 
 #: the wafer's parameters
-WAFER_PARAMS: dict[str, Param] = {p.key: p for p in (
-    Param("wafer.diameter", 200.0, "wafer diameter", unit="mm", low=25, high=450),
-    Param("wafer.edge_exclusion", 3.0, "unusable ring at the wafer edge; whole dies lie "
-          "inside the usable circle", unit="mm", low=0),
-    Param("wafer.notch_depth", 1.0, "depth of the orientation notch at 6 o'clock",
-          unit="mm", low=0, low_open=True, high=5),
-    Param("wafer.grid_offset", "auto", "die grid offset: auto (the most whole dies) or "
-          "die, corner, edge_x, edge_y (what sits on the wafer centre)", unit="",
-          choices=("auto", *GRID_OFFSETS)),
-    Param("wafer.min_dies", 1, "fewest product dies the wafer must hold", unit="", low=1),
-)}
+WAFER_PARAMS: dict[str, Param] = {p.key: p for p in wafer_params(200.0, "product dies")}
 
 #: the cap plates: (plate name, layer name, tone, how the layer is made)
 PLATES: tuple[tuple[str, str, str, str], ...] = (

@@ -43,12 +43,12 @@ from layoutgen.layers import LayerMap
 from layoutgen.rules import BUILTIN_RULESETS, RuleSet, load_ruleset
 from layoutgen.spec import Artifact, BuildResult, Param, ProductKind, Spec
 from layoutgen.wafer import (
-    GRID_OFFSETS,
     die_grid,
     place_dies,
     wafer_map_csv,
     wafer_map_json,
     wafer_outline,
+    wafer_params,
 )
 
 __all__ = ["DIE_PARAMS", "PRODUCT_KINDS", "WAFER_PARAMS", "build_csp_die", "build_csp_wafer",
@@ -162,17 +162,7 @@ DIE_PARAMS: tuple[Param, ...] = (
 )
 
 #: parameters of the wafer
-WAFER_PARAMS: tuple[Param, ...] = (
-    Param("wafer.diameter", 300.0, "wafer diameter", unit="mm", low=25, high=450),
-    Param("wafer.edge_exclusion", 3.0, "unusable ring at the wafer edge; whole dies lie "
-          "inside the usable circle", unit="mm", low=0),
-    Param("wafer.notch_depth", 1.0, "depth of the orientation notch at 6 o'clock",
-          unit="mm", low=0, low_open=True, high=5),
-    Param("wafer.grid_offset", "auto", "die grid offset: auto (the most whole dies) or "
-          "die, corner, edge_x, edge_y (what sits on the wafer centre)", unit="",
-          choices=("auto", *GRID_OFFSETS)),
-    Param("wafer.min_dies", 1, "fewest whole dies the wafer must hold", unit="", low=1),
-)
+WAFER_PARAMS: tuple[Param, ...] = wafer_params(300.0, "whole dies")
 
 
 def _rule(rules: RuleSet, rule: str, key: str, given: float) -> float:

@@ -19,6 +19,7 @@ import gdstk
 import numpy as np
 
 from layoutgen.geometry import circle_points, snap
+from layoutgen.spec import Param
 
 #: offsets tried for the die grid, as fractions of the step: (0, 0) puts a die's
 #: centre on the wafer centre; (0.5, 0.5) puts a die corner (a lane crossing) there.
@@ -29,6 +30,26 @@ GRID_OFFSETS: dict[str, tuple[float, float]] = {
     "edge_y": (0.0, 0.5),
 }
 
+
+
+def wafer_params(diameter: float, dies: str) -> tuple[Param, ...]:
+    """The ``wafer.*`` parameters every wafer product declares.
+
+    Args:
+        diameter: default wafer diameter, mm.
+        dies: what ``wafer.min_dies`` counts (``whole dies``, ``product dies``).
+    """
+    return (
+        Param("wafer.diameter", diameter, "wafer diameter", unit="mm", low=25, high=450),
+        Param("wafer.edge_exclusion", 3.0, "unusable ring at the wafer edge; whole dies lie "
+              "inside the usable circle", unit="mm", low=0),
+        Param("wafer.notch_depth", 1.0, "depth of the orientation notch at 6 o'clock",
+              unit="mm", low=0, low_open=True, high=5),
+        Param("wafer.grid_offset", "auto", "die grid offset: auto (the most whole dies) or "
+              "die, corner, edge_x, edge_y (what sits on the wafer centre)", unit="",
+              choices=("auto", *GRID_OFFSETS)),
+        Param("wafer.min_dies", 1, f"fewest {dies} the wafer must hold", unit="", low=1),
+    )
 
 @dataclass(frozen=True)
 class WaferGrid:
