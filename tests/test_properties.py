@@ -86,6 +86,21 @@ def assert_rejected(err: ParameterError, keys: set[str]) -> None:
     assert "\n" not in text, text
 
 
+def build_product(kind_name: str, values: dict[str, Any], path: Path
+                  ) -> tuple[Any, Path] | None:
+    """Build the product ``kind_name`` with ``values`` and write its top cell to ``path``:
+    (its spec, the path); None when the values are rejected (the error then names one
+    of the kind's keys, see :func:`assert_rejected`)."""
+    kind = KINDS[kind_name]
+    try:
+        spec = kind.make_spec("p", values)
+        result = kind.build(spec, DEFAULT_LAYERS)
+    except ParameterError as err:
+        assert_rejected(err, {p.key for p in kind.params})
+        return None
+    return spec, io.write(result.top, path)
+
+
 def write_top(tmp: Path, name: str, *cells: gdstk.Cell,
               extra: list[gdstk.Polygon] | None = None,
               at: list[tuple[float, float]] | None = None) -> Path:
@@ -461,14 +476,10 @@ def test_capped_die_product(values: dict[str, Any], tmp: Path) -> None:
     """The capped_die product over its declared parameters. Accepted: the checker
     passes it with rules equal to its own seal values, and KLayout finds every ACTIVE
     area sealed, spacers in the cut regions off the ring, pads exposed by the cut."""
-    kind = KINDS["capped_die"]
-    try:
-        spec = kind.make_spec("p", values)
-        result = kind.build(spec, DEFAULT_LAYERS)
-    except ParameterError as err:
-        assert_rejected(err, {p.key for p in kind.params})
+    built = build_product("capped_die", values, tmp / "capped.gds")
+    if built is None:
         return
-    path = io.write(result.top, tmp / "capped.gds")
+    spec, path = built
     passes(path, **{"seal.min_width": spec["seal.width"],
                     "seal.min_clearance": spec["seal.clearance"] - 0.002,
                     "seal.metal_enclosure": spec["seal.metal_enclosure"]})
@@ -533,14 +544,10 @@ def test_csp_die_product(v: dict[str, Any], tmp: Path) -> None:
         # teardrops leave an acute notch between land and pad: RoutingError)
         values.update({"chip_pads.placement": "beside", "chip_pads.size": 60.0,
                        "rdl.teardrop_length": 0.0, "rdl.grid_pitch": 40.0})
-    kind = KINDS["csp_die"]
-    try:
-        spec = kind.make_spec("p", values)
-        result = kind.build(spec, DEFAULT_LAYERS)
-    except ParameterError as err:
-        assert_rejected(err, {p.key for p in kind.params})
+    built = build_product("csp_die", values, tmp / "csp.gds")
+    if built is None:
         return
-    path = io.write(result.top, tmp / "csp.gds")
+    spec, path = built
     # the die's own rule set, with its ratio when it asks for one (a die drawn to 0.8 is
     # off the claims' "about equal", which the rule sets check at 1 ± 10 %)
     rules = load_ruleset(spec["rules"])
