@@ -49,6 +49,7 @@ from layoutgen.wafer import (
     WaferGrid,
     die_grid,
     place_dies,
+    wafer_dims,
     wafer_map_csv,
     wafer_map_json,
     wafer_outline,
@@ -212,14 +213,7 @@ def build_capped_wafer(spec: Spec, layers: LayerMap) -> BuildResult:
     name = spec.name
     die = capped_die(**_die_kwargs(spec), layers=layers)
     w, h, s = spec["die.width"], spec["die.height"], spec["scribe.width"]
-    diameter = spec["wafer.diameter"] * 1000.0
-    exclusion = spec["wafer.edge_exclusion"] * 1000.0
-    notch = spec["wafer.notch_depth"] * 1000.0
-    if exclusion >= diameter / 2:
-        allowed = f">= 0 and < {diameter / 2000:g} mm (the wafer's radius)"
-        raise ParameterError("wafer.edge_exclusion", f"must be {allowed}, got "
-                             f"{spec['wafer.edge_exclusion']:g}", spec["wafer.edge_exclusion"],
-                             allowed)
+    diameter, exclusion, notch = wafer_dims(spec)
     n_sites = spec["align.sites"]
     site = align_site(die_width=w, die_height=h, scribe_width=s,
                       lane_width=spec["cut.lane_width"], size=spec["align.size"],

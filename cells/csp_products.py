@@ -45,6 +45,7 @@ from layoutgen.spec import Artifact, BuildResult, Param, ProductKind, Spec
 from layoutgen.wafer import (
     die_grid,
     place_dies,
+    wafer_dims,
     wafer_map_csv,
     wafer_map_json,
     wafer_outline,
@@ -395,14 +396,7 @@ def build_csp_wafer(spec: Spec, layers: LayerMap) -> BuildResult:
     """A wafer of CSP dies (one array reference per row) and its wafer map."""
     die, design, info, balls_csv = _die(spec, layers)
     name = spec.name
-    diameter = spec["wafer.diameter"] * 1000.0
-    exclusion = spec["wafer.edge_exclusion"] * 1000.0
-    notch = spec["wafer.notch_depth"] * 1000.0
-    if exclusion >= diameter / 2:
-        allowed = f">= 0 and < {diameter / 2000:g} mm (the wafer's radius)"
-        raise ParameterError("wafer.edge_exclusion", f"must be {allowed}, got "
-                             f"{spec['wafer.edge_exclusion']:g}", spec["wafer.edge_exclusion"],
-                             allowed)
+    diameter, exclusion, notch = wafer_dims(spec)
     w, h, s = design.die_width, design.die_height, design.scribe_width
     grid = die_grid(diameter, exclusion, (w, h), (w + s, h + s), spec["wafer.grid_offset"])
     if grid.count < spec["wafer.min_dies"]:

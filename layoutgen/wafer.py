@@ -13,11 +13,14 @@ import csv
 import io
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import gdstk
 import numpy as np
 
+from layoutgen.errors import ParameterError
 from layoutgen.geometry import circle_points, snap
 from layoutgen.spec import Param
 
@@ -50,6 +53,23 @@ def wafer_params(diameter: float, dies: str) -> tuple[Param, ...]:
               choices=("auto", *GRID_OFFSETS)),
         Param("wafer.min_dies", 1, f"fewest {dies} the wafer must hold", unit="", low=1),
     )
+
+
+def wafer_dims(spec: Mapping[str, Any]) -> tuple[float, float, float]:
+    """Diameter, edge exclusion and notch depth (µm) of the ``wafer.*`` values of a spec
+    (given in mm, see :func:`wafer_params`).
+
+    Raises:
+        ParameterError: the edge exclusion reaches the wafer's centre.
+    """
+    diameter = spec["wafer.diameter"] * 1000.0
+    exclusion = spec["wafer.edge_exclusion"] * 1000.0
+    if exclusion >= diameter / 2:
+        allowed = f">= 0 and < {diameter / 2000:g} mm (the wafer's radius)"
+        raise ParameterError("wafer.edge_exclusion", f"must be {allowed}, got "
+                             f"{spec['wafer.edge_exclusion']:g}", spec["wafer.edge_exclusion"],
+                             allowed)
+    return diameter, exclusion, spec["wafer.notch_depth"] * 1000.0
 
 @dataclass(frozen=True)
 class WaferGrid:
