@@ -103,19 +103,26 @@ def bench(key: str, label: str, cmd: list[str], runs: int, cwd: Path,
         peaks.append(peak)
         t.exit_codes.append(code)
         t.stdout_tail = tail
+    _finish(t, cpus, peaks, ok)
+    return t
+
+
+def _finish(t: Timing, cpus: list[float], peaks: list[float], ok: tuple[int, ...] = (0,)
+            ) -> None:
+    """Fill ``t``'s medians, peak and output size from its runs, and print its line (with
+    the output of runs whose exit code is not in ``ok``)."""
     t.median_s = round(statistics.median(t.seconds), 4)
     t.min_s = round(min(t.seconds), 4)
     t.cpu_s = round(statistics.median(cpus), 4)
     t.peak_mb = round(max(peaks), 1)
-    if output is not None and output.exists():
-        t.output_mb = round(output.stat().st_size / 1e6, 3)
+    if t.output is not None and Path(t.output).exists():
+        t.output_mb = round(Path(t.output).stat().st_size / 1e6, 3)
     bad = [c for c in t.exit_codes if c not in ok]
     flag = f"  EXIT {bad}" if bad else ""
-    print(f"{key:34s} {t.median_s:8.3f} s  (cpu {t.cpu_s:7.3f} s, peak {t.peak_mb:7.1f} MB)"
+    print(f"{t.key:34s} {t.median_s:8.3f} s  (cpu {t.cpu_s:7.3f} s, peak {t.peak_mb:7.1f} MB)"
           f"{flag}", flush=True)
     if bad:
         print("   " + t.stdout_tail.replace("\n", "\n   "), flush=True)
-    return t
 
 
 def bench_group(items: list[tuple[str, str, list[str], Path | None]], runs: int, cwd: Path
@@ -137,18 +144,7 @@ def bench_group(items: list[tuple[str, str, list[str], Path | None]], runs: int,
             t.exit_codes.append(code)
             t.stdout_tail = tail
     for i, t in enumerate(ts):
-        t.median_s = round(statistics.median(t.seconds), 4)
-        t.min_s = round(min(t.seconds), 4)
-        t.cpu_s = round(statistics.median(cpus[i]), 4)
-        t.peak_mb = round(max(peaks[i]), 1)
-        if t.output is not None and Path(t.output).exists():
-            t.output_mb = round(Path(t.output).stat().st_size / 1e6, 3)
-        bad = [c for c in t.exit_codes if c != 0]
-        flag = f"  EXIT {bad}" if bad else ""
-        print(f"{t.key:34s} {t.median_s:8.3f} s  (cpu {t.cpu_s:7.3f} s, peak "
-              f"{t.peak_mb:7.1f} MB){flag}", flush=True)
-        if bad:
-            print("   " + t.stdout_tail.replace("\n", "\n   "), flush=True)
+        _finish(t, cpus[i], peaks[i])
     return ts
 
 
