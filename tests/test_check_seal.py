@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import klayout.db as kdb
 import pytest
 from klayouts import (
     DBU,
@@ -383,3 +384,36 @@ def test_gds_and_oasis_agree(tmp_path: Path, suffix: str, knobs: dict, ok: bool)
     p = capped_file(tmp_path / f"d.{suffix}", **knobs)
     assert passed(check(p), "seal.closed") is ok
     assert closed_kl(p) == [ok]
+
+
+@pytest.mark.parametrize("active_half, too_close", [(600.0, False), (640.0, True)])
+def test_clearance_judged_inside_an_open_ring(tmp_path: Path, active_half: float,
+                                              too_close: bool) -> None:
+    """An ACTIVE area inside a ring with a 5 µm gap: the ring fails seal.closed either
+    way, and seal.clearance still measures the bead (50 µm away: passes; 10 µm away,
+    under the 20 µm rule: fails), as KLayout's separation check does."""
+    path = capped_file(tmp_path / "open.gds", gap=5.0, active_half=active_half)
+    rep = check(path)
+    assert rep.results["seal.closed"].violations == 1
+    clear = rep.results["seal.clearance"]
+    assert clear.judged == 1
+    assert (clear.violations == 1) is too_close
+    f = read_flat(path)
+    limit = load_ruleset("default")["seal.min_clearance"]
+    kl_close = not f["ACTIVE"].separation_check(f["CAP_SOLDER"], round(limit / DBU)).is_empty()
+    assert kl_close is too_close
+
+
+def test_thin_ring_violation_is_reported_on_the_ring(tmp_path: Path) -> None:
+    """A ring 80 µm wide under a 100 µm rule: the violation's point lies on the solder,
+    not in the cavity at the ring's centroid."""
+    path = capped_file(tmp_path / "thin.gds")
+    rep = check(path, rules=load_ruleset("default").with_values({"seal.min_width": 100.0},
+                                                                   "test"))
+    vs = [v for v in rep.violations if v.check == "seal.width"]
+    assert vs
+    f = read_flat(path)
+    for v in vs:
+        probe = kdb.Region(kdb.Box(round(v.x / DBU) - 1, round(v.y / DBU) - 1,
+                                   round(v.x / DBU) + 1, round(v.y / DBU) + 1))
+        assert not (probe & f["CAP_SOLDER"]).is_empty(), (v.x, v.y)
