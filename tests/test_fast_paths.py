@@ -1,0 +1,150 @@
+"""The fast paths of the fixed costs give exactly what the slow ones gave.
+
+- The wafer map JSON and CSV (``layoutgen.wafer``) are byte-identical to the reference
+  encoders they replace: ``json.dumps(doc, indent=1, sort_keys=True)`` (the pure-Python
+  encoder) over one dict per die, and ``csv.writer`` rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from layoutgen.wafer import (
+    WaferGrid,
+    die_grid,
+    wafer_map_csv,
+    wafer_map_json,
+    wafer_map_rows,
+)
+
+
+# ----------------------------------------------------------------------------- references
+def reference_rows(grid: WaferGrid) -> list[dict]:
+    """The die rows as layoutgen.wafer made them before (one Python call per die)."""
+    return [
+        {"index": i, "row": int(r), "col": int(c), "x": float(x), "y": float(y)}
+        for i, (r, c, (x, y)) in enumerate(zip(grid.rows, grid.cols, grid.centers, strict=True))
+    ]
+
+
+def reference_json(grid: WaferGrid, product: str, wafer_diameter: float,
+                   edge_exclusion: float, notch_depth: float = 1000.0) -> str:
+    """The wafer map JSON through the reference (pure-Python, indented) encoder."""
+    doc = {
+        "notch_depth": notch_depth,
+        "product": product,
+        "units": "um",
+        "wafer_diameter": wafer_diameter,
+        "edge_exclusion": edge_exclusion,
+        "usable_radius": grid.usable_radius,
+        "die_size": list(grid.die),
+        "step": list(grid.step),
+        "grid_offset": grid.offset,
+        "counts_by_offset": grid.counts,
+        "die_count": grid.count,
+        "dies": reference_rows(grid),
+    }
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+
+
+def reference_csv(grid: WaferGrid) -> str:
+    """The wafer map CSV through csv.writer."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["index", "row", "col", "x_um", "y_um"])
+    for d in reference_rows(grid):
+        w.writerow([d["index"], d["row"], d["col"], f"{d['x']:.3f}", f"{d['y']:.3f}"])
+    return buf.getvalue()
+
+
+def assert_same(grid: WaferGrid, product: str = "w", diameter: float = 300_000.0,
+                exclusion: float = 3000.0, notch: float = 1000.0) -> None:
+    fast = wafer_map_json(grid, product, diameter, exclusion, notch)
+    assert fast.encode() == reference_json(grid, product, diameter, exclusion, notch).encode()
+    assert json.loads(fast)["die_count"] == grid.count
+    assert wafer_map_csv(grid).encode() == reference_csv(grid).encode()
+    assert repr(wafer_map_rows(grid)) == repr(reference_rows(grid))  # (NaN != NaN)
+    for mine, ref in zip(wafer_map_rows(grid), reference_rows(grid), strict=True):
+        assert [type(v) for v in mine.values()] == [type(v) for v in ref.values()]
+
+
+def grid_of(centers, rows=None, cols=None, **kw) -> WaferGrid:
+    centers = np.asarray(centers, dtype=float).reshape(-1, 2)
+    n = len(centers)
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    cols = np.arange(n)[::-1] if cols is None else np.asarray(cols)
+    args = {"offset": "die", "counts": {"die": n, "corner": 0}, "step": (1.5, 2.25),
+            "die": (1.0, 2.0), "usable_radius": 147000.5}
+    args.update(kw)
+    return WaferGrid(centers, rows, cols, **args)
+
+
+# ----------------------------------------------------------------------------- wafer map
+@pytest.mark.parametrize(("diameter", "exclusion", "die", "step", "offset"), [
+    (25_000.0, 3000.0, (5000.0, 4000.0), (5080.0, 4080.0), "auto"),       # tiny
+    (25_000.0, 3000.0, (2000.0, 2000.0), (2080.0, 2080.0), "corner"),
+    (300_000.0, 3000.0, (4000.0, 3000.0), (4080.0, 3080.0), "auto"),       # ~5,500 dies
+    (300_000.0, 5000.0, (3333.333, 2777.777), (3413.333, 2857.777), "edge_x"),
+    (450_000.0, 3000.0, (4000.0, 3000.0), (4080.0, 3080.0), "auto"),       # ~12,500 dies
+    (450_000.0, 3000.0, (2000.0, 2500.0), (2060.0, 2560.0), "auto"),       # ~30,000 dies
+])
+def test_wafer_map_bytes_equal_the_reference_encoders(diameter, exclusion, die, step,
+                                                       offset) -> None:
+    grid = die_grid(diameter, exclusion, die, step, offset)
+    assert grid.count > 0
+    assert_same(grid, "w_test", diameter, exclusion, 1000.0)
+
+
+def test_empty_wafer_map_bytes() -> None:
+    grid = die_grid(25_000.0, 3000.0, (30_000.0, 30_000.0), (30_080.0, 30_080.0))
+    assert grid.count == 0
+    assert_same(grid)
+    assert '\n "dies": [],\n' in wafer_map_json(grid, "w", 25_000.0, 3000.0)
+    assert wafer_map_csv(grid) == "index,row,col,x_um,y_um\n"
+
+
+def test_odd_numbers_and_names() -> None:
+    centers = [(-0.0, 0.0), (-1234.5675, 1e-7), (1e17, -3.3333333333333335), (0.1 + 0.2, -2.5e-5),
+               (-149_999.9995, 5e-324), (123456789.123, -1.7976931348623157e308)]
+    grid = grid_of(centers, rows=np.array([0, 0, 1, 1, 2, -3]), cols=np.array([5, 4, 3, 2, 1, 0]))
+    for product in ("w", 'a "quoted" \\ name\n', "dies", "é\u2028"):
+        assert_same(grid, product, 450_000.0, 2999.5, 0.25)
+    # float32 centres, numpy scalars in the metadata
+    grid32 = grid_of(np.asarray(centers[:4], dtype=np.float32), die=(np.float64(1.1), 2),
+                     step=(np.float64(1.7), 3), usable_radius=np.float64(-0.0))
+    assert_same(grid32, "w", np.float64(450_000.0), 2999.5, np.float64(0.1))
+
+
+def test_non_finite_centres_encode_as_json_does() -> None:
+    grid = grid_of([(math.nan, 1.0), (math.inf, -math.inf), (2.0, 3.5)])
+    assert_same(grid)
+    assert '"x": NaN' in wafer_map_json(grid, "w", 1.0, 0.0)
+
+
+def test_mismatched_grid_still_refused() -> None:
+    grid = grid_of([(1.0, 2.0), (3.0, 4.0)], rows=np.array([0]), cols=np.array([0, 1]))
+    for encode in (wafer_map_rows, wafer_map_csv,
+                   lambda g: wafer_map_json(g, "w", 1.0, 0.0)):
+        with pytest.raises(ValueError):
+            encode(grid)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                          st.floats(allow_nan=False, allow_infinity=False, width=64),
+                          st.integers(-10**6, 10**6), st.integers(0, 10**6)),
+                max_size=40),
+       st.text(max_size=8))
+def test_any_die_list_matches_the_reference(dies, product) -> None:
+    centers = [(x, y) for x, y, _, _ in dies]
+    grid = grid_of(centers, rows=np.array([r for *_, r, _ in dies], dtype=np.int64),
+                   cols=np.array([c for *_, c in dies], dtype=np.int64))
+    assert_same(grid, product)
