@@ -7,19 +7,51 @@
 
 from __future__ import annotations
 
-from importlib import resources
+import importlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cells.cap_products import PRODUCT_KINDS as _CAP_KINDS
-from cells.csp_products import PRODUCT_KINDS as _CSP_KINDS
-from layoutgen.spec import ProductKind
+if TYPE_CHECKING:
+    from layoutgen.spec import ProductKind
 
-KINDS: dict[str, ProductKind] = {**_CAP_KINDS, **_CSP_KINDS}
+#: kind name -> the module whose ``PRODUCT_KINDS`` defines it, in the order of ``KINDS``
+#: (tests/test_fast_paths.py keeps it equal to the modules' own ``PRODUCT_KINDS``)
+KIND_MODULES: dict[str, str] = {
+    "capped_die": "cells.cap_products",
+    "capped_wafer": "cells.cap_products",
+    "csp_die": "cells.csp_products",
+    "csp_wafer": "cells.csp_products",
+}
+
+
+class _Kinds(Mapping[str, "ProductKind"]):
+    """The built-in kinds, each module imported when one of its kinds is looked up: a
+    build of a capped wafer does not import the CSP cells (with shapely's routing), nor
+    a CSP build the cap cells."""
+
+    def __getitem__(self, name: str) -> ProductKind:
+        module = KIND_MODULES[name]  # KeyError for an unknown kind, as a dict's
+        return importlib.import_module(module).PRODUCT_KINDS[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(KIND_MODULES)
+
+    def __len__(self) -> int:
+        return len(KIND_MODULES)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+KINDS: Mapping[str, ProductKind] = _Kinds()
 
 
 def builtin_specs() -> dict[str, Path]:
     """Built-in product name -> its spec file, sorted by name."""
-    folder = resources.files("cells") / "products"
+    # (the package's folder, as importlib.resources.files("cells") gives it for a package
+    # on disk, without importing importlib.resources and zipfile)
+    folder = Path(__file__).parent / "products"
     out: dict[str, Path] = {}
     if not folder.is_dir():  # git keeps no empty folder: a clean clone may lack it
         return out

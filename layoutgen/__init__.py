@@ -7,18 +7,15 @@ library lives in the sibling package ``cells``.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layoutgen.errors import LayoutgenError, LayoutReadError, ParameterError, SpecError
 from layoutgen.layers import DEFAULT_LAYERS, Layer, LayerMap, load_layer_map
-from layoutgen.naming import cell
 
-try:
-    __version__ = _version("layoutgen")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from layoutgen.naming import cell
+
+    __version__: str
 
 __all__ = [
     "DEFAULT_LAYERS",
@@ -33,6 +30,25 @@ __all__ = [
     "check",
     "load_layer_map",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``__version__`` and ``cell``, computed or imported on first use: importing
+    ``importlib.metadata`` (for the version) and gdstk with numpy (for ``cell``) is most
+    of the start-up time of a command that needs neither (``layoutgen --version``)."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("layoutgen")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            value = "0.0.0"
+    elif name == "cell":
+        from layoutgen.naming import cell as value
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def check(layout: Any, rules: Any = "default", **kwargs: Any) -> Any:

@@ -24,15 +24,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from layoutgen import __version__
 from layoutgen.errors import LayoutgenError, ParameterError, SpecError
-from layoutgen.io import write_text
 from layoutgen.layers import DEFAULT_LAYERS, LayerMap, load_layer_map
-from layoutgen.spec import BuildResult, Spec, load_spec
+
+if TYPE_CHECKING:
+    from layoutgen.spec import BuildResult, Spec
+
+# (layoutgen.io, layoutgen.spec, the product kinds and the version are imported where
+# they are used: a command does not pay for what only another one needs)
 
 PROG = "layoutgen"
 #: the KLayout layer-properties file written once per ``build`` run.
@@ -128,7 +131,7 @@ def _is_spec_path(arg: str, builtins: dict[str, Path]) -> bool:
     return arg not in builtins and Path(arg).is_file()
 
 
-def resolve_specs(targets: Sequence[str], kinds: dict[str, Any],
+def resolve_specs(targets: Sequence[str], kinds: Mapping[str, Any],
                   builtins: dict[str, Path]) -> list[Spec]:
     """Load and validate the spec of every build target (phase 1: nothing is written).
 
@@ -143,6 +146,8 @@ def resolve_specs(targets: Sequence[str], kinds: dict[str, Any],
             the same product (they would write the same files).
         ParameterError: a parameter out of its allowed range.
     """
+    from layoutgen.spec import load_spec
+
     paths: list[Path] = []
     if not targets:
         paths = list(builtins.values())
@@ -179,7 +184,7 @@ def _check_artifact_name(spec: Spec, name: str) -> None:
                         f"and not {LYP_NAME}")
 
 
-def build_products(specs: Sequence[Spec], kinds: dict[str, Any], layers: LayerMap,
+def build_products(specs: Sequence[Spec], kinds: Mapping[str, Any], layers: LayerMap,
                    report: _Reporter | None = None) -> list[BuildResult]:
     """Build every product in memory (phase 2: nothing is written).
 
@@ -187,6 +192,8 @@ def build_products(specs: Sequence[Spec], kinds: dict[str, Any], layers: LayerMa
         ParameterError: a parameter combination that cannot be built.
         SpecError: a kind returned no BuildResult, or two outputs with one name.
     """
+    from layoutgen.spec import BuildResult
+
     results: list[BuildResult] = []
     owner: dict[str, str] = {}
     for spec in specs:
@@ -222,6 +229,8 @@ def write_outputs(results: Sequence[BuildResult], layers: LayerMap, out_dir: Pat
     Returns:
         The paths written, in order.
     """
+    from layoutgen.io import write_text
+
     written: list[Path] = []
     for result in results:
         for art in result.artifacts:
@@ -242,7 +251,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     report = _Reporter(args.quiet)
     layers = _layer_map(args)
     products = _products_module()
-    kinds = dict(products.KINDS)
+    kinds = products.KINDS  # (a kind's module is imported when the kind is looked up)
     specs = resolve_specs(args.products, kinds, products.builtin_specs())
     results = build_products(specs, kinds, layers, report)
     out_dir = Path(args.output)
@@ -261,7 +270,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_pictures_and_report(results: list[BuildResult], kinds: dict[str, Any],
+def _write_pictures_and_report(results: list[BuildResult], kinds: Mapping[str, Any],
                                layers: LayerMap, out_dir: Path, args: argparse.Namespace,
                                report: _Reporter) -> bool:
     """Check each product's main layout, draw its pictures and write ``report.html``.
@@ -327,6 +336,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
     """``layoutgen layers``: print the layer map, or write it as a KLayout ``.lyp``."""
     layers = _layer_map(args)
     if args.lyp:
+        from layoutgen.io import write_text
+
         try:
             path = write_text(Path(args.lyp), layers.to_lyp())
         except OSError as exc:
@@ -388,6 +399,18 @@ PARSERS: list[Callable[[Any], None]] = [
 ]
 
 
+class _VersionAction(argparse._VersionAction):
+    """``--version``: argparse's version action, with the version looked up (from the
+    installed package's metadata) only when the option is given."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        from layoutgen import __version__
+
+        self.version = f"{PROG} {__version__}"
+        super().__call__(parser, namespace, values, option_string)
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line, as every other error is:
     ``layoutgen: error: argument --timeout: must be ..., got 'nan'`` (exit 2; ``-h``
@@ -403,7 +426,7 @@ def make_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Photomask layouts (GDSII/OASIS) for wafer-level chip-scale packages, "
                     "generated from Python and checked geometrically.")
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in PARSERS:
         add(sub)
