@@ -20,7 +20,6 @@ import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from layoutgen.errors import SpecError
 
@@ -88,6 +87,12 @@ _DEFAULTS: tuple[Layer, ...] = (
     Layer("TEXT", 90, 0, "labels", "both", "material", "#404040", "I1"),
     Layer("WAFER", 99, 0, "wafer outline and usable area", "both", "material", "#4d4d4d", "I1"),
 )
+
+def xml_escape(text: str) -> str:
+    """``&``, ``<`` and ``>`` as XML entities: what ``xml.sax.saxutils.escape`` does,
+    without importing it (it imports ``urllib.request``, ``http`` and ``ssl``)."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
 
 _FIELDS = {"layer", "datatype", "description", "wafer", "tone", "color", "pattern"}
 
@@ -185,7 +190,7 @@ class LayerMap:
                 "  <marked>false</marked>",
                 "  <xfill>false</xfill>",
                 "  <animation>0</animation>",
-                f"  <name>{escape(lay.name)} {lay.layer}/{lay.datatype}</name>",
+                f"  <name>{xml_escape(lay.name)} {lay.layer}/{lay.datatype}</name>",
                 f"  <source>{lay.layer}/{lay.datatype}@1</source>",
                 " </properties>",
             ]

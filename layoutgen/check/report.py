@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from layoutgen.io import write_text
+from layoutgen.layers import xml_escape as escape
 
 
 @dataclass(frozen=True)
