@@ -115,6 +115,13 @@ def _mirrored(grid: WaferGrid) -> WaferGrid:
                                rows=grid.rows[order], cols=cols[order])
 
 
+def _nearest_zero(values: np.ndarray) -> float:
+    """The value nearest 0, the negative one of a tie: ``min(np.unique(values),
+    key=lambda v: (abs(v), v))``, without np.unique (which imports numpy.ma: 15 ms)."""
+    size = np.abs(values)
+    return float(values[size == size.min()].min())
+
+
 def _align_mask(grid: WaferGrid, count: int) -> np.ndarray:
     """Which dies give way to alignment sites: the ends of the row nearest the wafer
     centre, and with 4 sites also the ends of the column nearest it."""
@@ -122,12 +129,12 @@ def _align_mask(grid: WaferGrid, count: int) -> np.ndarray:
     if grid.count == 0:
         return mask
     x, y = grid.centers[:, 0], grid.centers[:, 1]
-    row_y = min(np.unique(y), key=lambda v: (abs(v), v))
+    row_y = _nearest_zero(y)
     in_row = np.nonzero(y == row_y)[0]
     mask[in_row[np.argmin(x[in_row])]] = True
     mask[in_row[np.argmax(x[in_row])]] = True
     if count == 4:
-        col_x = min(np.unique(x), key=lambda v: (abs(v), v))
+        col_x = _nearest_zero(x)
         in_col = np.nonzero(x == col_x)[0]
         mask[in_col[np.argmax(y[in_col])]] = True
         mask[in_col[np.argmin(y[in_col])]] = True

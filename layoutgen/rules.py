@@ -26,7 +26,6 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +92,9 @@ _SECTION_RE = re.compile(r"^\((\w+?)(?:_500)?\.")
 
 def _amkor_table() -> dict[str, dict[tuple[str, str], tuple[float, str]]]:
     """Parse amkor.csv into {"400": {(section, nr): (value, text)}, "500": {...}}."""
-    text = (resources.files("layoutgen") / "data" / "amkor.csv").read_text(encoding="utf-8")
+    # (the package's data folder, as importlib.resources.files("layoutgen") gives it for a
+    # package on disk, without importing importlib.resources and zipfile)
+    text = (Path(__file__).parent / "data" / "amkor.csv").read_text(encoding="utf-8")
     out: dict[str, dict[tuple[str, str], tuple[float, str]]] = {"400": {}, "500": {}}
     section = None
     for row in csv.reader(text.splitlines()):
