@@ -3,6 +3,12 @@
 - The wafer map JSON and CSV (``layoutgen.wafer``) are byte-identical to the reference
   encoders they replace: ``json.dumps(doc, indent=1, sort_keys=True)`` (the pure-Python
   encoder) over one dict per die, and ``csv.writer`` rows.
+- Each command imports what it needs only: ``--version`` neither gdstk nor numpy, a
+  build only its own product kind's cells and no picture or report code, a check
+  neither ``cells`` nor ``importlib.metadata`` nor ``xml.sax`` (which pulls
+  ``urllib.request``, ``http`` and ``ssl``); what replaced those imports gives the same
+  results (``layoutgen.__version__``, ``layoutgen.cell``, the lazy ``KINDS``, the XML
+  escape).
 """
 
 from __future__ import annotations
@@ -11,12 +17,19 @@ import csv
 import io
 import json
 import math
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import version
+from pathlib import Path
+from xml.sax.saxutils import escape as sax_escape
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from layoutgen.layers import xml_escape
 from layoutgen.wafer import (
     WaferGrid,
     die_grid,
@@ -148,3 +161,131 @@ def test_any_die_list_matches_the_reference(dies, product) -> None:
     grid = grid_of(centers, rows=np.array([r for *_, r, _ in dies], dtype=np.int64),
                    cols=np.array([c for *_, c in dies], dtype=np.int64))
     assert_same(grid, product)
+
+
+# ----------------------------------------------------------------------------- imports
+#: never needed by the commands below (a check, a --no-report build, --version)
+UNNEEDED = ("xml.sax", "urllib.request", "http.client", "ssl", "email", "matplotlib",
+            "PIL", "numpy.ma", "layoutgen.preview", "layoutgen.htmlreport")
+
+
+def imported_by(code: str, cwd: Path) -> set[str]:
+    """The modules a fresh interpreter has imported after running ``code``."""
+    script = textwrap.dedent(code) + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return set(json.loads(proc.stdout.splitlines()[-1]))
+
+
+def loaded(mods: set[str], *names: str) -> list[str]:
+    """Which of ``names`` (packages with their submodules) are in ``mods``."""
+    return sorted(m for m in mods for n in names if m == n or m.startswith(n + "."))
+
+
+def test_version_output_and_attribute(tmp_path: Path) -> None:
+    import layoutgen
+
+    assert layoutgen.__version__ == version("layoutgen")
+    code = """
+        import contextlib, io
+        from layoutgen.cli import main
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            main(["--version"])
+        print(out.getvalue().strip())
+    """
+    script = textwrap.dedent(code)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"layoutgen {version('layoutgen')}"
+    mods = imported_by(code, tmp_path)
+    # (importlib.metadata, which reads the version, parses with email)
+    assert not loaded(mods, "gdstk", "numpy", "shapely", "cells",
+                      *(m for m in UNNEEDED if m != "email"))
+
+
+def test_importing_the_cli_imports_little(tmp_path: Path) -> None:
+    mods = imported_by("import layoutgen.cli; layoutgen.cli.make_parser()", tmp_path)
+    assert not loaded(mods, "importlib.metadata", "gdstk", "numpy", "shapely", "cells",
+                      "layoutgen.spec", *UNNEEDED)
+
+
+def test_lazy_package_attributes() -> None:
+    import layoutgen
+    import layoutgen.naming
+
+    assert layoutgen.cell is layoutgen.naming.cell
+    names: dict = {}
+    exec("from layoutgen import *", names)
+    assert names["cell"] is layoutgen.naming.cell
+    assert names["DEFAULT_LAYERS"] is layoutgen.DEFAULT_LAYERS
+    with pytest.raises(AttributeError):
+        _ = layoutgen.no_such_name
+
+
+@pytest.mark.parametrize(("product", "own", "other"), [
+    ("capped_wafer", "cells.cap_products", ("cells.csp_products", "cells.rdl", "shapely")),
+    ("csp_wafer", "cells.csp_products", ("cells.cap_products", "cells.capped")),
+])
+def test_build_imports_only_its_kind(tmp_path: Path, product: str, own: str,
+                                     other: tuple[str, ...]) -> None:
+    mods = imported_by(f"""
+        from layoutgen.cli import main
+        assert main(["build", {product!r}, "--no-report", "-q", "-o", "out"]) == 0
+    """, tmp_path)
+    assert (tmp_path / "out" / f"{product}.gds").is_file()
+    assert own in mods
+    assert not loaded(mods, *other, "importlib.metadata", "importlib.resources",
+                      "layoutgen.check.engine", *UNNEEDED)
+
+
+def test_check_imports_neither_cells_nor_unused_modules(tmp_path: Path) -> None:
+    from cells.products import KINDS, builtin_specs
+    from layoutgen import io as lio
+    from layoutgen.layers import DEFAULT_LAYERS
+    from layoutgen.spec import load_spec
+
+    spec = load_spec(builtin_specs()["capped_die"], KINDS)
+    gds = lio.write(KINDS["capped_die"].build(spec, DEFAULT_LAYERS).top, tmp_path / "die.gds")
+    mods = imported_by(f"""
+        from layoutgen.cli import main
+        assert main(["check", {str(gds)!r}, "-q"]) in (0, 1)
+    """, tmp_path)
+    assert "layoutgen.check.engine" in mods
+    assert not loaded(mods, "cells", "layoutgen.spec", "importlib.metadata",
+                      "importlib.resources", *UNNEEDED)
+
+
+def test_lazy_kinds_are_the_modules_kinds() -> None:
+    import cells.cap_products
+    import cells.csp_products
+    from cells.products import KIND_MODULES, KINDS
+
+    eager = {**cells.cap_products.PRODUCT_KINDS, **cells.csp_products.PRODUCT_KINDS}
+    assert list(KINDS) == list(eager) == list(KIND_MODULES)
+    assert len(KINDS) == len(eager)
+    assert all(KINDS[k] is v for k, v in eager.items())
+    assert dict(KINDS) == eager and "capped_wafer" in KINDS and "toy" not in KINDS
+    with pytest.raises(KeyError):
+        KINDS["toy"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_xml_escape_is_saxutils_escape(text: str) -> None:
+    assert xml_escape(text) == sax_escape(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1,
+                max_size=30))
+def test_nearest_zero_is_the_unique_expression(values: list[float]) -> None:
+    from cells.cap_products import _nearest_zero
+
+    arr = np.array(values)
+    ref = min(np.unique(arr), key=lambda v: (abs(v), v))
+    got = _nearest_zero(arr)
+    assert got == ref
+    assert np.array_equal(arr == got, arr == ref)
