@@ -169,18 +169,32 @@ USED_LAYERS = ("DIE", "ACTIVE", "PAD", "PASSIVATION", "PI1", "PI2", "PI3", "RDL"
 #: distance or None for touching)
 RELATIONS: tuple[tuple[str, str, str | None], ...] = (
     ("ACTIVE", "ACTIVE", None), ("ACTIVE", "CAP_SOLDER", "seal.min_clearance"),
-    ("CAP_SOLDER", "CAP_SOLDER", None), ("CAP_SOLDER", "CAP_METAL", None),
+    ("CAP_SOLDER", "CAP_SOLDER", None), ("CAP_SOLDER", "CAP_METAL", "seal.metal_enclosure"),
     ("CAP_SPACER", "CAP_SPACER", None), ("CAP_SPACER", "CAP_CUT", None),
     ("CAP_SPACER", "CAP_SOLDER", None), ("CAP_CUT", "CAP_SOLDER", None),
     ("PAD", "CAP_CUT", None), ("PAD", "CAP_SOLDER", None), ("PAD", "PAD", None),
-    ("PAD", "PASSIVATION", None), ("PAD", "PI1", None), ("PAD", "PI2", None),
+    ("PAD", "PASSIVATION", None), ("PAD", "PI1", "pad.encloses_pi1"), ("PAD", "PI2", None),
     ("PI3", "PI3", None), ("PI3", "PI2", None), ("PI2", "PI2", None), ("PI2", "PI1", None),
     ("PI3", "RDL", None), ("RDL", "RDL", "rdl.min_space"), ("RDL", "PAD", None),
     ("RDL", "PASSIVATION", None), ("RDL", "PI1", "rdl.encloses_pi1"), ("RDL", "PI2", None),
     ("PI1", "PI1", "pi1.min_space"), ("PI1", "PI3", "pi1_pi3.min_space"),
-    ("PI1", "UBM", "pi1_ubm.min_space"), ("UBM", "UBM", None), ("UBM", "PI3", None),
-    ("UBM", "RDL", None), ("BALL", "BALL", None), ("UBM", "DIE", None), ("BALL", "DIE", None),
+    ("PI1", "UBM", "pi1_ubm.min_space"), ("UBM", "UBM", None),
+    ("UBM", "PI3", "ubm.encloses_pi3"), ("UBM", "RDL", "rdl.encloses_ubm"),
+    ("BALL", "BALL", "ball.pitch"), ("UBM", "DIE", None), ("BALL", "DIE", None),
 )
+
+#: checks that read a whole scope at once (ball centres against every other ball of
+#: the die, components against the die outline around them): judged on the whole
+#: scope, never island by island
+GLOBAL_CHECKS = frozenset({"drc.ball.pitch", "drc.ball.die_edge", "drc.ubm.die_edge"})
+
+#: the relations that join shapes into one island of a scope (see engine): RELATIONS
+#: without those only GLOBAL_CHECKS read (ball pitch, the die outline), and every layer
+#: joined with itself where its shapes touch
+ISLAND_RELATIONS: tuple[tuple[str, str, str | None], ...] = tuple(
+    (a, b, None if (a, b) == ("BALL", "BALL") else key) for a, b, key in RELATIONS
+    if (a, b) not in (("UBM", "DIE"), ("BALL", "DIE"))) + tuple(
+    (lay, lay, None) for lay in ("DIE", "PASSIVATION", "CAP_METAL", "CAP_CUT"))
 
 
 class Scope:
@@ -190,11 +204,13 @@ class Scope:
         raw: layer name -> (coords N×2 µm, ring lengths): the layer's polygons.
         dbu: database unit of the file, µm.
         name: what the scope is (a cell name, or ``<flat>``).
+        present: for an island of a larger scope, the layers that scope has.
     """
 
     def __init__(self, raw: dict[str, tuple[np.ndarray, np.ndarray]], dbu: float,
-                 name: str) -> None:
+                 name: str, present: frozenset[str] | None = None) -> None:
         self.raw = raw
+        self.present = present
         self.dbu = dbu
         self.tol = dbu / 4
         self.grid = dbu / 1000
@@ -205,7 +221,10 @@ class Scope:
         self._trees: dict[str, shapely.STRtree] = {}
 
     def has(self, layer: str) -> bool:
-        """True when the scope has shapes on ``layer``."""
+        """True when the scope has shapes on ``layer`` (for an island of a larger scope:
+        when that scope has, so that an island is judged as it is in the whole)."""
+        if self.present is not None:
+            return layer in self.present
         r = self.raw.get(layer)
         return r is not None and len(r[1]) > 0
 
@@ -750,11 +769,15 @@ def check_drc(s: Scope, ctx: Context) -> None:
                              shapely.shortest_line(cents[i], cents[j]).buffer(1.0), d, limit)
 
 
-SCOPE_CHECKS: tuple[Callable[[Scope, Context], None], ...] = (
-    check_seal, check_spacer_cut, check_emboss, check_pad, check_rdl, check_drc)
+#: the scope-level check functions, each with the prefixes of the check ids it judges
+SCOPE_CHECKS: tuple[tuple[Callable[[Scope, Context], None], tuple[str, ...]], ...] = (
+    (check_seal, ("seal.",)), (check_spacer_cut, ("spacer.", "cut.")),
+    (check_emboss, ("emboss.",)), (check_pad, ("pad.",)), (check_rdl, ("rdl.",)),
+    (check_drc, ("drc.",)))
 
 
 def run_scope(s: Scope, ctx: Context) -> None:
     """Run every enabled scope-level check on ``s``."""
-    for fn in SCOPE_CHECKS:
-        fn(s, ctx)
+    for fn, prefixes in SCOPE_CHECKS:
+        if any(cid.startswith(prefixes) for cid in ctx.enabled):
+            fn(s, ctx)

@@ -31,11 +31,14 @@ import numpy as np
 import shapely
 
 from layoutgen.check import geom as G
+from layoutgen.check import islands as I
 from layoutgen.check.checks import (
     ANY_LAYERS,
     CHECK_LAYERS,
     CHECKS,
     DRC_RULES,
+    GLOBAL_CHECKS,
+    ISLAND_RELATIONS,
     RELATIONS,
     USED_LAYERS,
     Context,
@@ -69,6 +72,8 @@ COVER_RELATIONS: dict[tuple[str, str], str] = {
     ("PAD", "CAP_CUT"): "cut.pads_exposed",
     ("CAP_SOLDER", "CAP_METAL"): "seal.metal",
 }
+#: a cell with placements and at most this many polygons under it is judged flat
+SMALL_CELL = 4096
 #: deepest cell hierarchy accepted
 MAX_DEPTH = 256
 #: most violations listed (the counts per check stay exact)
@@ -163,12 +168,17 @@ class Engine:
         if self.depth > MAX_DEPTH:
             raise LayoutReadError(f"{data.source}: cell hierarchy is {self.depth} levels deep, "
                                   f"over the limit of {MAX_DEPTH}")
+        self._flat_counts: dict[str, int] = {}
         for n in reversed(self.order):
             self.present(n)
             self.bbox(n)
+            c = self.cells[n]
+            self._flat_counts[n] = sum(len(v[1]) for v in c.own.values()) + sum(
+                self._flat_counts[p.child] * p.count for p in c.placements)
         present = self.present(ROOT)
         self.enabled = self._enabled(present)
         self.halo = self._halo()
+        self.island_halo = self._halo(ISLAND_RELATIONS)
         self.max_halo = max(self.halo.values()) + 1.0
 
     # ------------------------------------------------------------ facts per cell
@@ -195,11 +205,12 @@ class Engine:
             on.discard("emboss.segments")
         return on
 
-    def _halo(self) -> dict[tuple[str, str], float]:
+    def _halo(self, relations: tuple[tuple[str, str, str | None], ...] = RELATIONS
+              ) -> dict[tuple[str, str], float]:
         halo = {}
-        for a, b, key in RELATIONS:
+        for a, b, key in relations:
             d = float(self.rules.get(key, 0.0) or 0.0) if key else 0.0
-            halo[(a, b)] = d + self.tol
+            halo[(a, b)] = max(halo.get((a, b), 0.0), d + self.tol)
         return halo
 
     def bbox(self, name: str) -> dict[str, np.ndarray]:
@@ -247,12 +258,7 @@ class Engine:
 
     def flat_count(self, name: str) -> int:
         """Polygons on the used layers under ``name``, counted without expanding."""
-        memo: dict[str, int] = {}
-        for n in reversed(self.order):
-            c = self.cells[n]
-            memo[n] = sum(len(v[1]) for v in c.own.values()) + sum(
-                memo[p.child] * p.count for p in c.placements)
-        return memo[name]
+        return self._flat_counts[name]
 
     # ------------------------------------------------------------ judging
     def fine_boxes(self, name: str, layer: str) -> np.ndarray:
@@ -283,19 +289,20 @@ class Engine:
         self._own_box_memo[key] = boxes
         return boxes
 
-    def _instance_fine(self, c: _Cell, g: int, i: int, layer: str) -> np.ndarray:
-        """Fine boxes of one placed instance (group ``g``, index ``i``) in ``c``'s frame;
-        for ``g == -1`` the box of own shape ``i``."""
+    def _fine_of(self, c: _Cell, g: int, idx: np.ndarray, layer: str) -> np.ndarray:
+        """Fine boxes (K×m×4, ``c``'s frame) of K placed instances ``idx`` of group
+        ``g``; for ``g == -1`` the boxes (K×1×4) of own shapes ``idx``."""
         if g < 0:
             boxes, _ = self._own_boxes(c.name, layer)
-            return boxes[i:i + 1]
+            return boxes[idx][:, None, :]
         p = c.placements[g]
         fb = self.fine_boxes(p.child, layer)
         if not len(fb):
-            return fb
+            return np.empty((len(idx), 0, 4))
         corners = np.stack((fb[:, [0, 1]], fb[:, [2, 1]], fb[:, [2, 3]], fb[:, [0, 3]]), axis=1)
-        pts = corners @ p.matrices[i].T + p.offsets[i]
-        return np.hstack((pts.min(1), pts.max(1)))
+        m, o = p.matrices[idx], p.offsets[idx]  # K×2×2, K×2
+        pts = np.einsum("kij,mcj->kmci", m, corners) + o[:, None, None, :]
+        return np.concatenate((pts.min(2), pts.max(2)), axis=2)
 
     def _interacting(self, c: _Cell, relaxed: dict[int, set[tuple[str, str]]] | None = None
                      ) -> list[np.ndarray]:
@@ -312,15 +319,30 @@ class Engine:
         masks = [np.abs(np.abs(np.linalg.det(p.matrices)) - 1.0) > 1e-9 for p in c.placements]
         if not c.placements:
             return masks
-        # coarse boxes per layer: (owner group, owner index, box); own shapes: group -1
+        # items: every placed instance (uid = base[g] + i) and every own shape (uids
+        # after those, layer by layer); candidate pairs of items are found once, on the
+        # items' boxes over all layers grown by the largest halo, and each relation
+        # then keeps the pairs whose boxes on its two layers meet
+        base = np.concatenate(([0], np.cumsum([p.count for p in c.placements]))).astype(int)
+        n_items = int(base[-1])
+        univ = [np.empty((0, 4))]
+        for p in c.placements:
+            box = self._cell_box(p.child)
+            univ.append(_boxes_of(box, p.matrices, p.offsets) if box is not None
+                        else np.full((p.count, 4), np.nan))
+        # coarse boxes per layer: (owner group, owner index, box, uid); own shapes: group -1
         boxes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        uids: dict[str, np.ndarray] = {}
         for lay in USED_LAYERS:
-            grp, idx, bxs = [], [], []
+            grp, idx, bxs, uu = [], [], [], []
             if lay in c.own and len(c.own[lay][1]):
                 ob, _ = self._own_boxes(c.name, lay)
                 grp.append(np.full(len(ob), -1))
                 idx.append(np.arange(len(ob)))
                 bxs.append(ob)
+                uu.append(np.arange(n_items, n_items + len(ob)))
+                n_items += len(ob)
+                univ.append(ob)
             for gi, p in enumerate(c.placements):
                 bb = self.bbox(p.child).get(lay)
                 if bb is None:
@@ -328,47 +350,75 @@ class Engine:
                 grp.append(np.full(p.count, gi))
                 idx.append(np.arange(p.count))
                 bxs.append(_boxes_of(bb, p.matrices, p.offsets))
+                uu.append(np.arange(base[gi], base[gi + 1]))
             if grp:
                 boxes[lay] = (np.concatenate(grp), np.concatenate(idx), np.vstack(bxs))
-        trees: dict[str, shapely.STRtree] = {}
-        grown: dict[tuple[str, float], np.ndarray] = {}
+                uids[lay] = np.concatenate(uu)
+        ub = np.vstack(univ)
+        live = np.nonzero(~np.isnan(ub[:, 0]))[0]
+        h = max(self.halo.values()) / 2  # both sides grown by half: no degenerate box
+        grown_all = shapely.box(ub[live, 0] - h, ub[live, 1] - h, ub[live, 2] + h,
+                                ub[live, 3] + h)
+        cu, cv = shapely.STRtree(grown_all).query(grown_all, predicate="intersects")
+        cu, cv = live[cu], live[cv]
+        # position of each item in each layer's box list (-1: not on that layer)
+        pos: dict[str, np.ndarray] = {}
+        for lay, u in uids.items():
+            pp = np.full(n_items, -1)
+            pp[u] = np.arange(len(u))
+            pos[lay] = pp
         local_frames: dict[int, np.ndarray] = {}
         for gi, p in enumerate(c.placements):
             m0 = p.matrices[0]
             if np.allclose(p.matrices, m0[None], rtol=0, atol=1e-12) and \
                     abs(np.linalg.det(m0)) > 1e-12:
                 local_frames[gi] = np.linalg.inv(m0)
+        # groups placing one cell with one transformation share a frame class: a pair
+        # of their instances is judged by its offset, as within one array
+        frame_cls = np.full(len(c.placements) + 1, -1)  # the last entry: own shapes
+        classes: dict[tuple[str, bytes], int] = {}
+        cls_rep: list[int] = []
+        for gi in local_frames:
+            p = c.placements[gi]
+            key = (p.child, np.round(p.matrices[0], 12).tobytes())
+            if key not in classes:
+                classes[key] = len(cls_rep)
+                cls_rep.append(gi)
+            frame_cls[gi] = classes[key]
+        all_offs = np.vstack([p.offsets for p in c.placements])
         for (a, b), d in self.halo.items():
             if a not in boxes or b not in boxes:
                 continue
             ga, ia, ba = boxes[a]
             gb, ib, bb_ = boxes[b]
-            if b not in trees:
-                trees[b] = shapely.STRtree(shapely.box(bb_[:, 0], bb_[:, 1], bb_[:, 2], bb_[:, 3]))
-            qkey = (a, d)  # relations from one layer at one distance share their boxes
-            qa = grown.get(qkey)
-            if qa is None:
-                qa = grown[qkey] = shapely.box(ba[:, 0] - d, ba[:, 1] - d, ba[:, 2] + d,
-                                               ba[:, 3] + d)
-            left, right = trees[b].query(qa, predicate="intersects")
+            left, right = pos[a][cu], pos[b][cv]
+            on = (left >= 0) & (right >= 0)
+            left, right = left[on], right[on]
+            qa, qb = ba[left], bb_[right]
+            meet = ((qa[:, 0] - d <= qb[:, 2]) & (qb[:, 0] <= qa[:, 2] + d)
+                    & (qa[:, 1] - d <= qb[:, 3]) & (qb[:, 1] <= qa[:, 3] + d))
+            left, right = left[meet], right[meet]
             diff = (ga[left] != gb[right]) | (ia[left] != ib[right])
             left, right = left[diff], right[diff]
             if (a, b) in COVER_RELATIONS and relaxed:
-                ok = np.array([(a, b) in relaxed.get(int(g), ()) for g in ga[left]], dtype=bool)
+                ok_group = np.array([(a, b) in relaxed.get(gi, ()) for gi in
+                                     range(len(c.placements))] + [False], dtype=bool)
+                ok = ok_group[ga[left]]  # own shapes (group -1) take the last entry
                 left, right = left[~ok], right[~ok]
             if not len(left):
                 continue
             keep = np.ones(len(left), dtype=bool)
             # instances of one array: judge the pair in the cell's own frame with its
             # shapes' boxes; each distinct offset between two instances is tested once
-            same = (ga[left] == gb[right]) & (ga[left] >= 0)
-            for g in np.unique(ga[left][same]):
-                p = c.placements[int(g)]
-                inv = local_frames.get(int(g))
-                if inv is None:
-                    continue
-                sel = np.nonzero(same & (ga[left] == g))[0]
-                rel = (p.offsets[ib[right[sel]]] - p.offsets[ia[left[sel]]]) @ inv.T
+            ca, cb = frame_cls[ga[left]], frame_cls[gb[right]]
+            same = (ca == cb) & (ca >= 0)
+            for k in np.unique(ca[same]):
+                g = cls_rep[int(k)]
+                p = c.placements[g]
+                inv = local_frames[g]
+                sel = np.nonzero(same & (ca == k))[0]
+                rel = (all_offs[base[gb[right[sel]]] + ib[right[sel]]]
+                       - all_offs[base[ga[left[sel]]] + ia[left[sel]]]) @ inv.T
                 dl = d * math.sqrt(abs(np.linalg.det(inv)))
                 fa = self.fine_boxes(p.child, a)
                 fb = self.fine_boxes(p.child, b)
@@ -380,17 +430,65 @@ class Engine:
                 keep[sel] = hit_u[np.asarray(inverse).ravel()]
             # any other pair: the two sides' shape boxes in this cell's frame
             rest = np.nonzero(keep & ~same)[0]
-            if len(rest) <= 20000:
-                for k in rest:
-                    fa = self._instance_fine(c, int(ga[left[k]]), int(ia[left[k]]), a)
-                    fb = self._instance_fine(c, int(gb[right[k]]), int(ib[right[k]]), b)
-                    keep[k] = _boxes_meet(fa, fb, d)
+            if len(rest):
+                # pair by pair of groups, all their instances at once
+                pg = np.column_stack((ga[left[rest]], gb[right[rest]]))
+                upg, inv_pg = np.unique(pg, axis=0, return_inverse=True)
+                inv_pg = np.asarray(inv_pg).ravel()
+                for u, (g1, g2) in enumerate(upg):
+                    sel = rest[inv_pg == u]
+                    fa = self._fine_of(c, int(g1), ia[left[sel]], a)
+                    fb = self._fine_of(c, int(g2), ib[right[sel]], b)
+                    keep[sel] = _boxes_meet_each(fa, fb, d)
             left, right = left[keep], right[keep]
-            for g_arr, i_arr in ((ga[left], ia[left]), (gb[right], ib[right])):
-                sel = g_arr >= 0
-                for g in np.unique(g_arr[sel]):
-                    masks[int(g)][i_arr[sel][g_arr[sel] == g]] = True
+            _mark(masks, ga[left], ia[left])
+            _mark(masks, gb[right], ib[right])
+        self._cavities(c, boxes, pos, cu, cv, masks)
         return masks
+
+    def _cavities(self, c: _Cell, boxes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                  pos: dict[str, np.ndarray], cu: np.ndarray, cv: np.ndarray,
+                  masks: list[np.ndarray]) -> None:
+        """Mark what lies in the box of a solder ring made of several items, or of
+        several shapes of one placed cell (a ring drawn as four bars): the ring's
+        pieces and what stands in its cavity are judged together, although no
+        piece's own box meets it."""
+        if "CAP_SOLDER" not in boxes:
+            return
+        gs, is_, bs = boxes["CAP_SOLDER"]
+        lft, rgt = pos["CAP_SOLDER"][cu], pos["CAP_SOLDER"][cv]
+        on = (lft >= 0) & (rgt >= 0)
+        lft, rgt = lft[on], rgt[on]
+        qa, qb, t = bs[lft], bs[rgt], self.tol
+        meet = ((qa[:, 0] - t <= qb[:, 2]) & (qb[:, 0] <= qa[:, 2] + t)
+                & (qa[:, 1] - t <= qb[:, 3]) & (qb[:, 1] <= qa[:, 3] + t))
+        comp = I.components(len(bs), lft[meet], rgt[meet])
+        ng = int(comp.max()) + 1
+        gbox = np.empty((ng, 4))
+        gbox[:, :2], gbox[:, 2:] = np.inf, -np.inf
+        for k, fn in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+            fn.at(gbox[:, k], comp, bs[:, k])
+        size = np.bincount(comp, minlength=ng)
+        first = np.full(ng, -1)
+        first[comp[::-1]] = np.arange(len(comp))[::-1]
+        for a in ("ACTIVE", "CAP_SPACER", "CAP_CUT", "PAD"):
+            if a not in boxes:
+                continue
+            ga, ia, ba = boxes[a]
+            d = self.halo.get((a, "CAP_SOLDER"), self.tol)
+            ua, ug = I.meeting(ba, gbox, d)
+            if not len(ua):
+                continue
+            one = first[ug]
+            # a ring that is one item, the same as the one in its box (the same placed
+            # instance, or both this cell's own shapes): nothing to join
+            alone = (size[ug] == 1) & (gs[one] == ga[ua]) & ((gs[one] < 0) | (is_[one] == ia[ua]))
+            ua, ug = ua[~alone], ug[~alone]
+            if not len(ua):
+                continue
+            _mark(masks, ga[ua], ia[ua])
+            members = np.isin(comp, ug)
+            _mark(masks, gs[members], is_[members])
 
     def judge_cell(self, name: str) -> _Local:
         """Verdicts on ``name`` judged alone (memoised), in its coordinates."""
@@ -398,6 +496,16 @@ class Engine:
             return self._local[name]
         c = self.cells[name]
         self.stats["cells_judged"] += 1
+        if c.placements and self._flat_counts[name] <= SMALL_CELL:
+            # a small cell is judged flat: telling its placements apart would cost more
+            # than judging its shapes, and its repeated islands are judged once anyway
+            raw = {lay: self.flat_layer(name, lay) for lay in self.present(name)}
+            out = _Local()
+            self.stats["flattened_placements"] += sum(p.count for p in c.placements)
+            if any(len(v[1]) for v in raw.values()):
+                _judge_scope(Scope(raw, self.dbu, name), self, out, name)
+            self._local[name] = out
+            return out
         relaxed: dict[int, set[tuple[str, str]]] = {}
         for gi, p in enumerate(c.placements):
             rel = {key for key, cid in COVER_RELATIONS.items()
@@ -741,6 +849,29 @@ def _boxes_meet(fa: np.ndarray, fb: np.ndarray, d: float) -> bool:
                        & (fb[None, :, 1] <= fa[:, None, 3] + d)))
 
 
+def _mark(masks: list[np.ndarray], g_arr: np.ndarray, i_arr: np.ndarray) -> None:
+    """Mark instances (group, index) as interacting; own shapes (group -1) are skipped."""
+    sel = g_arr >= 0
+    for g in np.unique(g_arr[sel]):
+        masks[int(g)][i_arr[sel][g_arr[sel] == g]] = True
+
+
+def _boxes_meet_each(fa: np.ndarray, fb: np.ndarray, d: float) -> np.ndarray:
+    """Per k: True when a box of ``fa[k]`` (K×m×4) grown by ``d`` meets a box of
+    ``fb[k]`` (K×n×4)."""
+    k, m, n = len(fa), fa.shape[1], fb.shape[1]
+    out = np.zeros(k, dtype=bool)
+    if not m or not n:
+        return out
+    step = max(1, 2_000_000 // (m * n))
+    for s0 in range(0, k, step):
+        a, b = fa[s0:s0 + step, :, None, :], fb[s0:s0 + step, None, :, :]
+        out[s0:s0 + step] = ((a[..., 0] - d <= b[..., 2]) & (b[..., 0] <= a[..., 2] + d)
+                             & (a[..., 1] - d <= b[..., 3]) & (b[..., 1] <= a[..., 3] + d)
+                             ).any(axis=(1, 2))
+    return out
+
+
 def _boxes_of(box: np.ndarray, mats: np.ndarray, offs: np.ndarray) -> np.ndarray:
     """Axis-parallel boxes (K×4) of ``box`` under K transforms."""
     corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]])
@@ -749,8 +880,19 @@ def _boxes_of(box: np.ndarray, mats: np.ndarray, offs: np.ndarray) -> np.ndarray
 
 
 def _judge_scope(s: Scope, eng: Engine, out: _Local, cell: str) -> None:
-    ctx = Context(eng.rules, eng.enabled)
+    """Judge a scope into ``out``: island by island when its islands repeat (each
+    distinct island once, its verdicts carried to its copies), else as one."""
+    enabled = eng.enabled
+    if _judge_islands(s, eng, out, cell):
+        enabled = eng.enabled & GLOBAL_CHECKS
+        if not enabled:
+            return
+    ctx = Context(eng.rules, enabled)
     run_scope(s, ctx)
+    _add_context(out, ctx, cell)
+
+
+def _add_context(out: _Local, ctx: Context, cell: str) -> None:
     for v in ctx.violations:
         v.cell = None if cell in (ROOT, "<flat>") else cell
         out.counts[v.check] = out.counts.get(v.check, 0) + 1
@@ -758,6 +900,41 @@ def _judge_scope(s: Scope, eng: Engine, out: _Local, cell: str) -> None:
     for k, n in ctx.judged.items():
         out.judged[k] = out.judged.get(k, 0) + n
     _merge_details(out.details, ctx.details, 1)
+
+
+#: a scope is judged island by island when it has at least this many islands per
+#: distinct one (below, judging each distinct island alone costs about as much as
+#: judging the scope whole)
+ISLAND_REPEAT = 2.0
+
+
+def _judge_islands(s: Scope, eng: Engine, out: _Local, cell: str) -> bool:
+    """Judge the islands of ``s`` (``islands.partition``) that repeat: each distinct
+    island once, in a scope of its own, for every check but GLOBAL_CHECKS, with its
+    verdicts translated to each copy. Returns False (nothing judged) when the islands
+    do not repeat enough to pay."""
+    isl = I.partition(s.raw, eng.island_halo, eng.dbu)
+    if isl is None or isl.count < 2:
+        return False
+    members: dict[bytes, list[int]] = {}
+    for i, key in enumerate(isl.keys):
+        members.setdefault(key, []).append(i)
+    if len(members) * ISLAND_REPEAT > isl.count:
+        return False
+    present = frozenset(lay for lay, v in s.raw.items() if len(v[1]))
+    enabled = eng.enabled - GLOBAL_CHECKS
+    eye = np.eye(2)[None]
+    for same in members.values():
+        rep = same[0]
+        ctx = Context(eng.rules, enabled)
+        run_scope(Scope(isl.raw(rep), eng.dbu, s.name, present), ctx)
+        local = _Local()
+        _add_context(local, ctx, cell)
+        offs = isl.origins[same] - isl.origins[rep]
+        _merge_local(out, local, np.repeat(eye, len(same), axis=0), offs)
+    eng.stats["islands"] = eng.stats.get("islands", 0) + isl.count
+    eng.stats["islands_judged"] = eng.stats.get("islands_judged", 0) + len(members)
+    return True
 
 
 def _merge_details(dst: dict, src: dict, times: int) -> None:

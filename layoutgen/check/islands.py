@@ -1,0 +1,181 @@
+"""Islands of a scope: groups of shapes that no check relates to anything outside.
+
+A die cell's 81 ball pads, each wired by its own RDL trace to its own chip pad, are
+81 islands; a wafer-level scope may hold thousands. Two shapes are in one island when
+a relation of ``checks.ISLAND_RELATIONS`` joins them: the relations through which
+placements interact (``checks.RELATIONS``), judged on boxes, so conservatively.
+Shapes of one layer that touch are first joined into groups, and the relations are
+judged on the groups' boxes: a ring drawn as four bars has the box of the ring, which
+holds its cavity and what lies in it.
+
+Islands whose geometry is the same up to a translation (exactly, in database units)
+get the same key, so the engine judges one of them and carries the verdicts to the
+others. Checks that read a whole scope (``checks.GLOBAL_CHECKS``) are judged on the
+whole scope instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+Raw = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Connected components of a graph of ``n`` nodes with edges (i[k], j[k]).
+
+    Returns:
+        the component of each node, numbered 0, 1, ... in order of first node.
+    """
+    parent = np.arange(n)
+    i = np.asarray(i, dtype=np.int64)
+    j = np.asarray(j, dtype=np.int64)
+    keep = i != j
+    i, j = i[keep], j[keep]
+    while len(i):
+        pi, pj = parent[i], parent[j]
+        low = np.minimum(pi, pj)
+        np.minimum.at(parent, pi, low)
+        np.minimum.at(parent, pj, low)
+        while True:  # point every node at its root
+            pp = parent[parent]
+            if np.array_equal(pp, parent):
+                break
+            parent = pp
+        if np.array_equal(parent[i], parent[j]):
+            break
+    _, dense = np.unique(parent, return_inverse=True)
+    return np.asarray(dense).ravel()
+
+
+def _boxes(coords: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (N×4) of the polygons and the index of each one's first vertex."""
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    return np.hstack((np.minimum.reduceat(coords, starts, axis=0),
+                      np.maximum.reduceat(coords, starts, axis=0))), starts
+
+
+def meeting(a: np.ndarray, b: np.ndarray, d: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (ia, ib) of boxes of ``a`` grown by ``d`` that meet boxes of ``b``."""
+    if len(a) * len(b) <= 4096:
+        hit = ((a[:, None, 0] - d <= b[None, :, 2]) & (b[None, :, 0] <= a[:, None, 2] + d)
+               & (a[:, None, 1] - d <= b[None, :, 3]) & (b[None, :, 1] <= a[:, None, 3] + d))
+        ia, ib = np.nonzero(hit)
+        return ia, ib
+    tree = shapely.STRtree(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
+    ia, ib = tree.query(shapely.box(a[:, 0] - d, a[:, 1] - d, a[:, 2] + d, a[:, 3] + d),
+                        predicate="intersects")
+    return ia, ib
+
+
+@dataclass
+class Islands:
+    """A scope cut into islands.
+
+    Attributes:
+        count: number of islands.
+        keys: per island, a digest of its geometry relative to ``origins``.
+        origins: per island, its lower-left corner (on the database grid), µm.
+    """
+
+    count: int
+    keys: list[bytes]
+    origins: np.ndarray
+    _parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+    def raw(self, island: int) -> Raw:
+        """The polygons of one island, per layer (coords, lengths) in µm."""
+        out: Raw = {}
+        for lay, (coords, lengths, pstart, vstart) in self._parts.items():
+            p0, p1 = pstart[island], pstart[island + 1]
+            if p1 > p0:
+                out[lay] = (coords[vstart[p0]:vstart[p1]], lengths[p0:p1])
+        return out
+
+
+def partition(raw: Raw, halo: dict[tuple[str, str], float], dbu: float) -> Islands | None:
+    """Cut the polygons of ``raw`` into islands.
+
+    Args:
+        raw: layer -> (coords N×2, ring lengths), µm; coordinates on the dbu grid.
+        halo: (layer a, layer b) -> distance within which their shapes relate, µm
+            (the pairs of ``checks.ISLAND_RELATIONS``).
+        dbu: database unit, µm.
+
+    Returns:
+        the islands, or None when the scope has fewer than two polygons.
+    """
+    tol = dbu / 4
+    layers = [lay for lay in sorted(raw) if len(raw[lay][1])]
+    if sum(len(raw[lay][1]) for lay in layers) < 2 or any(
+            (raw[lay][1] < 1).any() for lay in layers):
+        return None  # (a polygon without points is left to the whole-scope judgement)
+    boxes: dict[str, np.ndarray] = {}
+    starts: dict[str, np.ndarray] = {}
+    group: dict[str, np.ndarray] = {}  # per polygon, its touching group within the layer
+    gboxes: dict[str, np.ndarray] = {}
+    offset: dict[str, int] = {}
+    total = 0
+    for lay in layers:
+        coords, lengths = raw[lay]
+        bx, st = _boxes(coords, lengths)
+        boxes[lay], starts[lay] = bx, st
+        ia, ib = meeting(bx, bx, tol)
+        g = components(len(bx), ia, ib)
+        ng = int(g.max()) + 1
+        gb = np.empty((ng, 4))
+        gb[:, :2] = np.inf
+        gb[:, 2:] = -np.inf
+        np.minimum.at(gb[:, 0], g, bx[:, 0])
+        np.minimum.at(gb[:, 1], g, bx[:, 1])
+        np.maximum.at(gb[:, 2], g, bx[:, 2])
+        np.maximum.at(gb[:, 3], g, bx[:, 3])
+        group[lay], gboxes[lay], offset[lay] = g, gb, total
+        total += ng
+    ei, ej = [], []
+    for (a, b), d in halo.items():
+        if a not in gboxes or b not in gboxes:
+            continue
+        ia, ib = meeting(gboxes[a], gboxes[b], d)
+        ei.append(ia + offset[a])
+        ej.append(ib + offset[b])
+    island_of_group = components(total, np.concatenate(ei) if ei else np.empty(0, np.int64),
+                                 np.concatenate(ej) if ej else np.empty(0, np.int64))
+    count = int(island_of_group.max()) + 1
+    origins = np.full((count, 2), np.inf)
+    labels: dict[str, np.ndarray] = {}
+    for lay in layers:
+        lab = island_of_group[group[lay] + offset[lay]]
+        labels[lay] = lab
+        np.minimum.at(origins[:, 0], lab, boxes[lay][:, 0])
+        np.minimum.at(origins[:, 1], lab, boxes[lay][:, 1])
+    origins = np.round(origins / dbu) * dbu
+    hashes = [hashlib.blake2b(digest_size=16) for _ in range(count)]
+    parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+    for lay in layers:
+        coords, lengths = raw[lay]
+        lab = labels[lay]
+        order = np.argsort(lab, kind="stable")
+        ln = lengths[order].astype(np.int64)
+        # vertex indices of the polygons in island order
+        first = starts[lay][order]
+        vstart = np.concatenate(([0], np.cumsum(ln))).astype(np.int64)
+        vidx = np.repeat(first - vstart[:-1], ln) + np.arange(vstart[-1])
+        cs = coords[vidx]
+        pstart = np.concatenate(([0], np.cumsum(np.bincount(lab, minlength=count))))
+        owner = np.repeat(lab[order], ln)
+        rel = np.round((cs - origins[owner]) / dbu).astype(np.int64)
+        parts[lay] = (cs, ln, pstart, vstart)
+        tag = lay.encode()
+        for k in np.nonzero(np.diff(pstart))[0]:
+            p0, p1 = pstart[k], pstart[k + 1]
+            h = hashes[k]
+            h.update(tag)
+            h.update(np.int64(p1 - p0).tobytes())
+            h.update(ln[p0:p1].tobytes())
+            h.update(rel[vstart[p0]:vstart[p1]].tobytes())
+    return Islands(count, [h.digest() for h in hashes], origins, parts)

@@ -1,0 +1,224 @@
+"""Islands and interaction: what the hierarchical engine judges together.
+
+A scope whose shapes fall into repeated islands (a die's ball pads, each with its own
+trace and chip pad) is judged island by island, each distinct island once; the
+verdicts must be those of judging the scope whole. And placements that must be judged
+together are: an ACTIVE area in one cell sealed by a ring drawn as bars in another,
+ball centres in separate cells closer than the pitch, a metal piece in another cell
+that gives the solder its enclosure. Each case is judged hierarchically through the
+placement engine (``SMALL_CELL = 0``: no cell judged flat for being small), with the
+default small-cell rule, and flat; KLayout judges the same files.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import klayout.db as kdb
+import numpy as np
+import pytest
+from klayouts import (
+    DBU,
+    Lay,
+    box,
+    csp_die,
+    disc,
+    kl_emboss,
+    kl_enclosed,
+    kl_seal_closed,
+    read_flat,
+    square_frame,
+)
+
+from layoutgen.check import check
+from layoutgen.check import engine as E
+from layoutgen.check import islands as I
+from layoutgen.rules import load_ruleset
+
+MODES = ("placements", "small-cells-flat", "flat")
+
+
+def judge(path: Path, mode: str, monkeypatch: pytest.MonkeyPatch, rules=None):
+    """Check ``path`` in one of MODES."""
+    if mode == "placements":
+        monkeypatch.setattr(E, "SMALL_CELL", 0)
+    r = check(path, rules=rules or "default", flat=(mode == "flat"))
+    monkeypatch.undo()
+    return r
+
+
+def marks(r, check_id: str) -> list[tuple[float, float]]:
+    return sorted((round(v.x, 2), round(v.y, 2)) for v in r.by_check(check_id))
+
+
+# ---------------------------------------------------------------- a ring of bars
+def bars(half: float, width: float, gap: float = 0.0) -> list[tuple[str, object]]:
+    """Four CAP_SOLDER bars around the origin (inner half-size ``half``), the top bar
+    cut by a ``gap`` when > 0, and a CAP_METAL frame under them: (layer, shape)."""
+    o = half + width
+    out: list[tuple[str, object]] = [
+        ("CAP_SOLDER", box(-o, -o, o, -half)), ("CAP_SOLDER", box(-o, -half, -half, half)),
+        ("CAP_SOLDER", box(half, -half, o, half))]
+    if gap > 0:
+        out += [("CAP_SOLDER", box(-o, half, -gap / 2, o)),
+                ("CAP_SOLDER", box(gap / 2, half, o, o))]
+    else:
+        out.append(("CAP_SOLDER", box(-o, half, o, o)))
+    out.append(("CAP_METAL", square_frame(0, 0, 2 * (half - 20), 2 * (o + 20))))
+    return out
+
+
+@pytest.mark.parametrize("gap", [0.0, 30.0])
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("mode", MODES)
+def test_active_sealed_by_bars_of_another_cell(tmp_path: Path, mode: str, split: bool,
+                                               gap: float, monkeypatch) -> None:
+    """The ACTIVE area's cell and the ring's cell(s) meet nowhere by their shapes'
+    boxes (the bars lie 100 µm beyond the ACTIVE, the clearance is 50 µm): only the
+    ring as a whole holds the ACTIVE in its box. ``split``: each bar in a cell of its
+    own."""
+    lay = Lay()
+    act = lay.cell("ACT")
+    lay.add(act, "ACTIVE", box(-500, -500, 500, 500))
+    ring = None if split else lay.cell("RING")
+    for layer, shape in bars(600, 80, gap):
+        cell = lay.cell("BAR") if split else ring
+        lay.add(cell, layer, shape)
+        if split:
+            lay.place(lay.top, cell, 3000, 2000)
+    if ring is not None:
+        lay.place(lay.top, ring, 3000, 2000)
+    lay.place(lay.top, act, 3000, 2000)
+    p = lay.write(tmp_path / "bars.gds")
+    kl = kl_seal_closed(read_flat(p))
+    assert [ok for _, ok in kl] == [gap == 0]
+    r = judge(p, mode, monkeypatch)
+    assert r.results["seal.closed"].judged == 1
+    assert r.results["seal.closed"].violations == (1 if gap else 0)
+    assert r.results["seal.clearance"].judged == 1
+    assert r.results["seal.clearance"].violations == 0
+    if gap:
+        assert marks(r, "seal.closed") == [(3000.0, 2000.0)]
+        assert "open" in r.by_check("seal.closed")[0].message
+
+
+# ---------------------------------------------------------------- ball pitch
+@pytest.mark.parametrize("dist", [300.0, 399.0, 400.0, 450.0])
+@pytest.mark.parametrize("mode", MODES)
+def test_ball_pitch_across_cells(tmp_path: Path, mode: str, dist: float, monkeypatch) -> None:
+    """Two balls, each in a cell of its own, ``dist`` apart centre to centre (amkor-400:
+    ball.pitch 400 µm): closer than the pitch fails in every mode."""
+    rules = load_ruleset("amkor-400")
+    lay = Lay()
+    ball = lay.cell("BALL")
+    lay.add(ball, "BALL", disc(125.0))
+    lay.place(lay.top, ball, 0, 0)
+    other = lay.cell("BALL2")
+    lay.add(other, "BALL", disc(125.0))
+    lay.place(lay.top, other, dist, 0)
+    p = lay.write(tmp_path / "balls.gds")
+    ly = kdb.Layout()
+    ly.read(str(p))
+    reg = kdb.Region(ly.top_cell().begin_shapes_rec(ly.layer(40, 0)))
+    cs = [((q.bbox().left + q.bbox().right) / 2 * DBU) for q in reg.each_merged()]
+    kl_bad = abs(cs[0] - cs[1]) < rules["ball.pitch"] - 1e-6
+    r = judge(p, mode, monkeypatch, rules)
+    assert r.results["drc.ball.pitch"].violations == (1 if dist < 400 else 0) == int(kl_bad)
+
+
+# ---------------------------------------------------------------- enclosure
+@pytest.mark.parametrize("outer", [25.0, 15.0])
+@pytest.mark.parametrize("mode", MODES)
+def test_metal_enclosure_from_another_cell(tmp_path: Path, mode: str, outer: float,
+                                           monkeypatch) -> None:
+    """The solder ring's own metal reaches 10 µm beyond it; a frame in another cell,
+    starting 5 µm beyond the solder (so no shape of it touches the solder's box),
+    reaches ``outer`` µm. seal.metal_enclosure 20 µm: met with 25, not with 15."""
+    rules = load_ruleset("default").with_values({"seal.metal_enclosure": 20.0}, "test")
+    lay = Lay()
+    ring = lay.cell("RING")
+    lay.add(ring, "CAP_SOLDER", square_frame(0, 0, 600, 680))  # half sizes, µm
+    lay.add(ring, "CAP_METAL", square_frame(0, 0, 580, 690))
+    lay.add(ring, "ACTIVE", box(-500, -500, 500, 500))
+    frame = lay.cell("FRAME")
+    lay.add(frame, "CAP_METAL", square_frame(0, 0, 685, 680 + outer))
+    lay.place(lay.top, ring, 0, 0)
+    lay.place(lay.top, frame, 0, 0)
+    p = lay.write(tmp_path / "enc.gds")
+    f = read_flat(p)
+    kl_ok = kl_enclosed(f["CAP_SOLDER"], f["CAP_METAL"], 20.0)
+    assert kl_ok == (outer >= 20)
+    r = judge(p, mode, monkeypatch, rules)
+    assert (r.results["seal.metal"].violations == 0) == kl_ok
+
+
+# ---------------------------------------------------------------- islands
+BALLS = tuple((-1000.0 + 500.0 * i, -50.0) for i in range(5))
+
+
+def _csp(tmp: Path, bad: dict[int, dict]) -> Path:
+    lay = Lay()
+    die = lay.cell("CSP")
+    csp_die(lay, die, balls=BALLS, die=(1400.0, 500.0), nseg=8,
+            pads=[bad.get(i, {}) for i in range(len(BALLS))])
+    lay.place(lay.top, die, 0, 0, na=2, a=(3000.0, 0.0))
+    return lay.write(tmp / "csp.gds")
+
+
+@pytest.mark.parametrize("bad", [{}, {3: dict(ratio=1.5)}, {i: dict(ratio=1.5) for i in range(5)},
+                                 {1: dict(rdl="cut")}])
+def test_islands_judge_as_the_whole_scope(tmp_path: Path, bad: dict, monkeypatch) -> None:
+    """Judged island by island or whole, a die of five ball pads gets the same report:
+    checks, counts judged, details, every violation with its position and message."""
+    p = _csp(tmp_path, bad)
+    r = check(p, rules="amkor-400")
+    assert r.stats["islands_judged"] < r.stats["islands"]
+    monkeypatch.setattr(E, "ISLAND_REPEAT", math.inf)
+    whole = check(p, rules="amkor-400")
+    assert "islands" not in whole.stats
+    assert {k: (v.judged, v.violations, v.details) for k, v in r.results.items()} == \
+        {k: (v.judged, v.violations, v.details) for k, v in whole.results.items()}
+    assert [(v.check, v.message) for v in r.violations] == \
+        [(v.check, v.message) for v in whole.violations]
+    # where the violation lies within a tiny region may move by a database unit
+    assert all(math.hypot(v.x - w.x, v.y - w.y) <= 0.0015
+               for v, w in zip(r.violations, whole.violations, strict=True))
+    ems = kl_emboss(read_flat(p))
+    n_bad = sum(1 for e in ems if abs(e.ratio - 1) > 0.1)
+    assert r.results["emboss.ratio"].violations == n_bad
+    assert n_bad == 2 * sum(1 for kn in bad.values() if "ratio" in kn)
+    assert r.results["rdl.connected"].violations == 2 * sum(1 for kn in bad.values()
+                                                            if "rdl" in kn)
+
+
+def test_partition_keys_follow_translation() -> None:
+    """Two copies of a shape group, one translated by whole database units, share a key;
+    a copy one database unit different does not; an ACTIVE inside four bars that do not
+    reach it is one island with them."""
+    sq = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], dtype=float)
+    halo = {("PI3", "PI3"): 0.00025, ("ACTIVE", "CAP_SOLDER"): 50.0,
+            ("CAP_SOLDER", "CAP_SOLDER"): 0.00025}
+    moved = sq + [1000.0, 0.0]
+    off = moved.copy()
+    off[2] += 0.001
+    raw = {"PI3": (np.vstack((sq, moved, off + 1000)), np.array([4, 4, 4]))}
+    isl = I.partition(raw, halo, 0.001)
+    assert isl.count == 3
+    assert isl.keys[0] == isl.keys[1] != isl.keys[2]
+    assert np.allclose(isl.origins[1] - isl.origins[0], [1000, 0])
+    # four bars 100 µm from an ACTIVE, clearance relation only 50 µm
+    barsxy = [(-780, -780, 780, -700), (-780, 700, 780, 780), (-780, -700, -700, 700),
+              (700, -700, 780, 700)]
+    sol = np.vstack([[[a, b], [c, b], [c, d], [a, d]] for a, b, c, d in barsxy]).astype(float)
+    act = np.array([[-600, -600], [600, -600], [600, 600], [-600, 600]], dtype=float)
+    isl = I.partition({"CAP_SOLDER": (sol, np.array([4] * 4)), "ACTIVE": (act, np.array([4]))},
+                      halo, 0.001)
+    assert isl.count == 1
+
+
+def test_components() -> None:
+    assert I.components(5, np.array([0, 3]), np.array([1, 4])).tolist() == [0, 0, 1, 2, 2]
+    chain = np.arange(999)
+    assert set(I.components(1000, chain, chain + 1).tolist()) == {0}
+    assert I.components(3, np.array([], int), np.array([], int)).tolist() == [0, 1, 2]
