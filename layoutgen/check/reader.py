@@ -364,6 +364,7 @@ def _probe(path: Path, kind: str) -> None:
     if not hasattr(os, "fork"):  # pragma: no cover - not on Linux
         return
     import resource
+    import select
     import signal
 
     rfd, wfd = os.pipe()
@@ -402,9 +403,27 @@ def _probe(path: Path, kind: str) -> None:
     os.close(wfd)
     limit = PROBE_SECONDS + PROBE_SECONDS_PER_MIB * path.stat().st_size / 1024**2
     deadline = time.monotonic() + limit
-    delay = 0.001
+    said_bytes = bytearray()
     try:
+        # the child holds the pipe's write end until it exits (or dies): wait in poll()
+        # for what it says and for the end of the pipe, then reap it; no sleeping, so
+        # the parent goes on the moment the child is done. poll() returns early on a
+        # signal whose handler raises (Ctrl-C, --timeout's SIGALRM)
+        poller = select.poll()
+        poller.register(rfd, select.POLLIN)
         while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LayoutReadError(f"{path}: reading took longer than {limit:.3g} "
+                                      "s; the file looks malformed")
+            if not poller.poll(math.ceil(left * 1000)):
+                continue  # (the deadline is checked above)
+            chunk = os.read(rfd, 1 << 16)
+            if not chunk:
+                break  # end of the pipe: the child has exited
+            said_bytes += chunk
+        delay = 0.0002
+        while True:  # the exit is a few microseconds away from its pipe's end
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 break
@@ -419,12 +438,11 @@ def _probe(path: Path, kind: str) -> None:
             os.waitpid(pid, 0)
         os.close(rfd)
         raise
+    os.close(rfd)
     if os.WIFSIGNALED(status):
-        os.close(rfd)
         raise LayoutReadError(f"{path}: malformed {kind.upper()} file (the parser crashed "
                               f"with signal {os.WTERMSIG(status)})")
-    with os.fdopen(rfd, "rb") as fh:
-        said = fh.read().decode("utf-8", "replace")
+    said = bytes(said_bytes).decode("utf-8", "replace")
     code = os.WEXITSTATUS(status)
     if code == 5 and said:
         raise LayoutReadError(said)
