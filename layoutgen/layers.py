@@ -17,7 +17,6 @@ Only the known layer names may appear; unspecified names keep their defaults.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -245,6 +244,8 @@ def load_layer_map(path: str | Path) -> LayerMap:
             layers on the same layer/datatype.
     """
     path = Path(path)
+    import tomllib  # (here: only a user's file needs it, ~5 ms to import)
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

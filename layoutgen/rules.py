@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +185,8 @@ def load_ruleset(name_or_path: str | Path | RuleSet = "default") -> RuleSet:
     if path.suffix.lower() != ".toml" and not path.exists():
         raise SpecError(f"rules: unknown rule set {name!r}; built-in: "
                         f"{', '.join(BUILTIN_RULESETS)}, or a .toml file")
+    import tomllib  # (here: only a user's file needs it, ~5 ms to import)
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -202,7 +202,7 @@ def test_version_output_and_attribute(tmp_path: Path) -> None:
     assert proc.stdout.strip() == f"layoutgen {version('layoutgen')}"
     mods = imported_by(code, tmp_path)
     # (importlib.metadata, which reads the version, parses with email)
-    assert not loaded(mods, "gdstk", "numpy", "shapely", "cells",
+    assert not loaded(mods, "gdstk", "numpy", "shapely", "cells", "tomllib",
                       *(m for m in UNNEEDED if m != "email"))
 
 
@@ -255,7 +255,7 @@ def test_check_imports_neither_cells_nor_unused_modules(tmp_path: Path) -> None:
     """, tmp_path)
     assert "layoutgen.check.engine" in mods
     assert not loaded(mods, "cells", "layoutgen.spec", "importlib.metadata",
-                      "importlib.resources", *UNNEEDED)
+                      "importlib.resources", "tomllib", *UNNEEDED)
 
 
 def test_lazy_kinds_are_the_modules_kinds() -> None:
