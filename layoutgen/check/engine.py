@@ -74,6 +74,8 @@ COVER_RELATIONS: dict[tuple[str, str], str] = {
 }
 #: a cell with placements and at most this many polygons under it is judged flat
 SMALL_CELL = 4096
+#: layers whose shapes may stand in a solder ring's cavity, away from the ring
+CAVITY_LAYERS = ("ACTIVE", "CAP_SPACER", "CAP_CUT", "PAD")
 #: deepest cell hierarchy accepted
 MAX_DEPTH = 256
 #: most violations listed (the counts per check stay exact)
@@ -308,6 +310,13 @@ class Engine:
                      ) -> list[np.ndarray]:
         """Per placement group: boolean mask of instances that interact.
 
+        Items are the placed instances and the cell's own shapes. Candidate pairs of
+        items are found once, on their boxes over all layers grown by the largest
+        halo. A pair of instances of one cell under one transformation (within an
+        array, or across arrays of the same die) is judged by its offset: each
+        distinct offset once, on the cell's shape boxes in its own frame. Any other
+        pair is judged on the two items' shape boxes in this cell's frame.
+
         Args:
             c: the cell.
             relaxed: per placement group, the cover relations (COVER_RELATIONS) that can
@@ -319,19 +328,18 @@ class Engine:
         masks = [np.abs(np.abs(np.linalg.det(p.matrices)) - 1.0) > 1e-9 for p in c.placements]
         if not c.placements:
             return masks
-        # items: every placed instance (uid = base[g] + i) and every own shape (uids
-        # after those, layer by layer); candidate pairs of items are found once, on the
-        # items' boxes over all layers grown by the largest halo, and each relation
-        # then keeps the pairs whose boxes on its two layers meet
         base = np.concatenate(([0], np.cumsum([p.count for p in c.placements]))).astype(int)
         n_items = int(base[-1])
+        g_of = [np.repeat(np.arange(len(c.placements)), np.diff(base))]
+        i_of = [np.concatenate([np.arange(p.count) for p in c.placements])]
         univ = [np.empty((0, 4))]
         for p in c.placements:
             box = self._cell_box(p.child)
             univ.append(_boxes_of(box, p.matrices, p.offsets) if box is not None
                         else np.full((p.count, 4), np.nan))
-        # coarse boxes per layer: (owner group, owner index, box, uid); own shapes: group -1
+        # boxes per layer: (owner group, owner index, box); own shapes: group -1
         boxes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        pos: dict[str, np.ndarray] = {}  # item -> its row in boxes[layer], or -1
         uids: dict[str, np.ndarray] = {}
         for lay in USED_LAYERS:
             grp, idx, bxs, uu = [], [], [], []
@@ -341,6 +349,8 @@ class Engine:
                 idx.append(np.arange(len(ob)))
                 bxs.append(ob)
                 uu.append(np.arange(n_items, n_items + len(ob)))
+                g_of.append(np.full(len(ob), -1))
+                i_of.append(np.arange(len(ob)))
                 n_items += len(ob)
                 univ.append(ob)
             for gi, p in enumerate(c.placements):
@@ -354,6 +364,11 @@ class Engine:
             if grp:
                 boxes[lay] = (np.concatenate(grp), np.concatenate(idx), np.vstack(bxs))
                 uids[lay] = np.concatenate(uu)
+        for lay, u in uids.items():
+            pp = np.full(n_items, -1)
+            pp[u] = np.arange(len(u))
+            pos[lay] = pp
+        gof, iof = np.concatenate(g_of), np.concatenate(i_of)
         ub = np.vstack(univ)
         live = np.nonzero(~np.isnan(ub[:, 0]))[0]
         h = max(self.halo.values()) / 2  # both sides grown by half: no degenerate box
@@ -361,20 +376,15 @@ class Engine:
                                 ub[live, 3] + h)
         cu, cv = shapely.STRtree(grown_all).query(grown_all, predicate="intersects")
         cu, cv = live[cu], live[cv]
-        # position of each item in each layer's box list (-1: not on that layer)
-        pos: dict[str, np.ndarray] = {}
-        for lay, u in uids.items():
-            pp = np.full(n_items, -1)
-            pp[u] = np.arange(len(u))
-            pos[lay] = pp
+        cu, cv = cu[cu != cv], cv[cu != cv]
+
+        # frame classes: groups placing one cell under one transformation
         local_frames: dict[int, np.ndarray] = {}
         for gi, p in enumerate(c.placements):
             m0 = p.matrices[0]
             if np.allclose(p.matrices, m0[None], rtol=0, atol=1e-12) and \
                     abs(np.linalg.det(m0)) > 1e-12:
                 local_frames[gi] = np.linalg.inv(m0)
-        # groups placing one cell with one transformation share a frame class: a pair
-        # of their instances is judged by its offset, as within one array
         frame_cls = np.full(len(c.placements) + 1, -1)  # the last entry: own shapes
         classes: dict[tuple[str, bytes], int] = {}
         cls_rep: list[int] = []
@@ -386,64 +396,100 @@ class Engine:
                 cls_rep.append(gi)
             frame_cls[gi] = classes[key]
         all_offs = np.vstack([p.offsets for p in c.placements])
+        ucls = frame_cls[gof]
+        same = (ucls[cu] == ucls[cv]) & (ucls[cu] >= 0)
+        su, sv, ou, ov = cu[same], cv[same], cu[~same], cv[~same]
+        # per class: the distinct offsets between its pairs, in the class's own frame
+        by_class = []
+        sk = ucls[su]
+        for k in _distinct(sk):
+            sel = np.nonzero(sk == k)[0]
+            inv = local_frames[cls_rep[int(k)]]
+            rel = (all_offs[sv[sel]] - all_offs[su[sel]]) @ inv.T
+            rr = np.round(rel, 6) + 0.0  # no -0.0
+            urel_c, inverse = np.unique(rr[:, 0] + 1j * rr[:, 1], return_inverse=True)
+            by_class.append((int(k), sel, np.column_stack((urel_c.real, urel_c.imag)),
+                             np.asarray(inverse).ravel()))
+
+        def related(a: str, b: str, d: float, coarse: bool) -> tuple[np.ndarray, np.ndarray]:
+            """Item pairs whose shapes on ``a`` and ``b`` come within ``d`` (judged on
+            shape boxes, or on the items' whole boxes per layer when ``coarse``)."""
+            out_u, out_v = [], []
+            cover = not coarse and (a, b) in COVER_RELATIONS
+            for k, sel, urel, inverse in by_class:
+                g = cls_rep[k]
+                child = c.placements[g].child
+                if a not in self.present(child) or b not in self.present(child):
+                    continue
+                if cover and (a, b) in relaxed.get(g, ()):
+                    continue
+                dl = d * math.sqrt(abs(np.linalg.det(local_frames[g])))
+                if coarse:
+                    fa, fb = self.bbox(child)[a][None], self.bbox(child)[b][None]
+                else:
+                    fa, fb = self.fine_boxes(child, a), self.fine_boxes(child, b)
+                hit_u = np.array([_boxes_meet(fa, fb + np.tile(r, 2), dl) for r in urel])
+                if hit_u.any():
+                    hits = sel[hit_u[inverse]]
+                    out_u.append(su[hits])
+                    out_v.append(sv[hits])
+            if a in pos and b in pos and len(ou):
+                left, right = pos[a][ou], pos[b][ov]
+                on = np.nonzero((left >= 0) & (right >= 0))[0]
+                ga, ia, ba = boxes[a]
+                gb, ib, bb_ = boxes[b]
+                left, right = left[on], right[on]
+                qa, qb = ba[left], bb_[right]
+                meet = ((qa[:, 0] - d <= qb[:, 2]) & (qb[:, 0] <= qa[:, 2] + d)
+                        & (qa[:, 1] - d <= qb[:, 3]) & (qb[:, 1] <= qa[:, 3] + d))
+                if cover and relaxed:
+                    ok_group = np.array([(a, b) in relaxed.get(gi, ()) for gi in
+                                         range(len(c.placements))] + [False], dtype=bool)
+                    meet &= ~ok_group[ga[left]]  # own shapes (group -1): the last entry
+                on, left, right = on[meet], left[meet], right[meet]
+                if len(on) and not coarse:
+                    keep = np.zeros(len(on), dtype=bool)
+                    # pair by pair of groups, all their instances at once
+                    pg = np.column_stack((ga[left], gb[right]))
+                    upg, inv_pg = np.unique(pg, axis=0, return_inverse=True)
+                    inv_pg = np.asarray(inv_pg).ravel()
+                    for u, (g1, g2) in enumerate(upg):
+                        sel = np.nonzero(inv_pg == u)[0]
+                        fa = self._fine_of(c, int(g1), ia[left[sel]], a)
+                        fb = self._fine_of(c, int(g2), ib[right[sel]], b)
+                        keep[sel] = _boxes_meet_each(fa, fb, d)
+                    on = on[keep]
+                out_u.append(ou[on])
+                out_v.append(ov[on])
+            if not out_u:
+                return np.empty(0, int), np.empty(0, int)
+            return np.concatenate(out_u), np.concatenate(out_v)
+
+        def mark(items: np.ndarray) -> None:
+            _mark(masks, gof[items], iof[items])
+
+        solder_touch = False
         for (a, b), d in self.halo.items():
             if a not in boxes or b not in boxes:
                 continue
-            ga, ia, ba = boxes[a]
-            gb, ib, bb_ = boxes[b]
-            left, right = pos[a][cu], pos[b][cv]
-            on = (left >= 0) & (right >= 0)
-            left, right = left[on], right[on]
-            qa, qb = ba[left], bb_[right]
-            meet = ((qa[:, 0] - d <= qb[:, 2]) & (qb[:, 0] <= qa[:, 2] + d)
-                    & (qa[:, 1] - d <= qb[:, 3]) & (qb[:, 1] <= qa[:, 3] + d))
-            left, right = left[meet], right[meet]
-            diff = (ga[left] != gb[right]) | (ia[left] != ib[right])
-            left, right = left[diff], right[diff]
-            if (a, b) in COVER_RELATIONS and relaxed:
-                ok_group = np.array([(a, b) in relaxed.get(gi, ()) for gi in
-                                     range(len(c.placements))] + [False], dtype=bool)
-                ok = ok_group[ga[left]]  # own shapes (group -1) take the last entry
-                left, right = left[~ok], right[~ok]
-            if not len(left):
-                continue
-            keep = np.ones(len(left), dtype=bool)
-            # instances of one array: judge the pair in the cell's own frame with its
-            # shapes' boxes; each distinct offset between two instances is tested once
-            ca, cb = frame_cls[ga[left]], frame_cls[gb[right]]
-            same = (ca == cb) & (ca >= 0)
-            for k in np.unique(ca[same]):
-                g = cls_rep[int(k)]
-                p = c.placements[g]
-                inv = local_frames[g]
-                sel = np.nonzero(same & (ca == k))[0]
-                rel = (all_offs[base[gb[right[sel]]] + ib[right[sel]]]
-                       - all_offs[base[ga[left[sel]]] + ia[left[sel]]]) @ inv.T
-                dl = d * math.sqrt(abs(np.linalg.det(inv)))
-                fa = self.fine_boxes(p.child, a)
-                fb = self.fine_boxes(p.child, b)
-                # distinct offsets (x, y as one complex number: a 1-d unique, fast)
-                rr = np.round(rel, 6) + 0.0  # no -0.0
-                urel_c, inverse = np.unique(rr[:, 0] + 1j * rr[:, 1], return_inverse=True)
-                urel = np.column_stack((urel_c.real, urel_c.imag))
-                hit_u = np.array([_boxes_meet(fa, fb + np.tile(r, 2), dl) for r in urel])
-                keep[sel] = hit_u[np.asarray(inverse).ravel()]
-            # any other pair: the two sides' shape boxes in this cell's frame
-            rest = np.nonzero(keep & ~same)[0]
-            if len(rest):
-                # pair by pair of groups, all their instances at once
-                pg = np.column_stack((ga[left[rest]], gb[right[rest]]))
-                upg, inv_pg = np.unique(pg, axis=0, return_inverse=True)
-                inv_pg = np.asarray(inv_pg).ravel()
-                for u, (g1, g2) in enumerate(upg):
-                    sel = rest[inv_pg == u]
-                    fa = self._fine_of(c, int(g1), ia[left[sel]], a)
-                    fb = self._fine_of(c, int(g2), ib[right[sel]], b)
-                    keep[sel] = _boxes_meet_each(fa, fb, d)
-            left, right = left[keep], right[keep]
-            _mark(masks, ga[left], ia[left])
-            _mark(masks, gb[right], ib[right])
-        self._cavities(c, boxes, pos, cu, cv, masks)
+            u, v = related(a, b, d, False)
+            if (a, b) == ("CAP_SOLDER", "CAP_SOLDER") and len(u):
+                solder_touch = True
+            mark(u)
+            mark(v)
+        # what lies in a solder ring's box is judged with the ring (a ring drawn as four
+        # bars holds the ACTIVE area in its box, not in any bar's): when no two items'
+        # solder touch, each ring is within one item, judged on its whole box
+        if "CAP_SOLDER" in boxes:
+            if solder_touch:
+                self._cavities(c, boxes, pos, cu, cv, masks)
+            else:
+                for a in CAVITY_LAYERS:
+                    if a in boxes:
+                        u, v = related(a, "CAP_SOLDER", self.halo.get((a, "CAP_SOLDER"),
+                                                                       self.tol), True)
+                        mark(u)
+                        mark(v)
         return masks
 
     def _cavities(self, c: _Cell, boxes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -471,7 +517,7 @@ class Engine:
         size = np.bincount(comp, minlength=ng)
         first = np.full(ng, -1)
         first[comp[::-1]] = np.arange(len(comp))[::-1]
-        for a in ("ACTIVE", "CAP_SPACER", "CAP_CUT", "PAD"):
+        for a in CAVITY_LAYERS:
             if a not in boxes:
                 continue
             ga, ia, ba = boxes[a]
@@ -849,10 +895,16 @@ def _boxes_meet(fa: np.ndarray, fb: np.ndarray, d: float) -> bool:
                        & (fb[None, :, 1] <= fa[:, None, 3] + d)))
 
 
+def _distinct(a: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of ``a`` (``np.unique(a)``, which imports numpy.ma)."""
+    a = np.sort(np.asarray(a).ravel())
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+
+
 def _mark(masks: list[np.ndarray], g_arr: np.ndarray, i_arr: np.ndarray) -> None:
     """Mark instances (group, index) as interacting; own shapes (group -1) are skipped."""
     sel = g_arr >= 0
-    for g in np.unique(g_arr[sel]):
+    for g in _distinct(g_arr[sel]):
         masks[int(g)][i_arr[sel][g_arr[sel] == g]] = True
 
 
