@@ -222,3 +222,37 @@ def test_components() -> None:
     chain = np.arange(999)
     assert set(I.components(1000, chain, chain + 1).tolist()) == {0}
     assert I.components(3, np.array([], int), np.array([], int)).tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("lane", [60.0, 500.0])
+@pytest.mark.parametrize("mode", MODES)
+def test_ball_pitch_is_within_a_die(tmp_path: Path, mode: str, lane: float, monkeypatch) -> None:
+    """Balls of two neighbouring dies closer than the pitch across the lane (260 µm
+    with a 60 µm lane) are not compared (ball.pitch is within a die), and do not make the dies interact; two balls
+    of one die that close are compared."""
+    rules = load_ruleset("amkor-400")
+    lay = Lay()
+    die = lay.cell("DIE")
+    lay.add(die, "DIE", box(-500, -500, 500, 500))
+    for x in (-400.0, 400.0):  # 800 µm apart, 100 µm from the die's side edges
+        lay.add(die, "BALL", disc(50.0, x, 0.0))
+    lay.place(lay.top, die, 0, 0, na=2, a=(1000.0 + lane, 0.0))
+    p = lay.write(tmp_path / "dies.gds")
+    r = judge(p, mode, monkeypatch, rules)
+    assert r.results["drc.ball.pitch"].judged == 4
+    assert r.results["drc.ball.pitch"].violations == 0
+    if mode == "placements":
+        assert r.stats["independent_placements"] >= 2
+    # one die with its balls 300 µm apart: a violation, in every mode
+    close = Lay()
+    d2 = close.cell("DIE")
+    close.add(d2, "DIE", box(-500, -500, 500, 500))
+    b1, b2 = close.cell("B"), close.cell("B")
+    close.add(b1, "BALL", disc(100.0))
+    close.add(b2, "BALL", disc(100.0))
+    close.place(d2, b1, -150, 0)
+    close.place(d2, b2, 150, 0)
+    close.place(close.top, d2, 0, 0, na=2, a=(1000.0 + lane, 0.0))
+    p2 = close.write(tmp_path / "close.gds")
+    r2 = judge(p2, mode, monkeypatch, rules)
+    assert r2.results["drc.ball.pitch"].violations == 2

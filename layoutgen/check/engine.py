@@ -181,7 +181,9 @@ class Engine:
         self.enabled = self._enabled(present)
         self.halo = self._halo()
         self.island_halo = self._halo(ISLAND_RELATIONS)
-        self.max_halo = max(self.halo.values()) + 1.0
+        # the tiled flat mode's margin around a die: what a check of the die reads
+        # beyond it (not the ball pitch: balls are compared within a die only)
+        self.max_halo = max(self.island_halo.values()) + 1.0
 
     # ------------------------------------------------------------ facts per cell
     def present(self, name: str) -> frozenset[str]:
@@ -468,11 +470,31 @@ class Engine:
         def mark(items: np.ndarray) -> None:
             _mark(masks, gof[items], iof[items])
 
+        def other_dies(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+            """Pairs whose items each hold their balls within their own die outline's
+            box, the two boxes not overlapping: balls of different dies, which the
+            pitch rule (within a die) does not compare."""
+            if "DIE" not in boxes:
+                return np.zeros(len(u), dtype=bool)
+            pd, pb = pos["DIE"], pos["BALL"]
+            ok = (pd[u] >= 0) & (pd[v] >= 0)
+            du, dv = boxes["DIE"][2][pd[u]], boxes["DIE"][2][pd[v]]
+            bu, bv = boxes["BALL"][2][pb[u]], boxes["BALL"][2][pb[v]]
+            for bx, dx in ((bu, du), (bv, dv)):
+                ok &= (bx[:, 0] >= dx[:, 0]) & (bx[:, 1] >= dx[:, 1]) & (bx[:, 2] <= dx[:, 2]) \
+                    & (bx[:, 3] <= dx[:, 3])
+            apart = (du[:, 2] <= dv[:, 0]) | (dv[:, 2] <= du[:, 0]) | (du[:, 3] <= dv[:, 1]) \
+                | (dv[:, 3] <= du[:, 1])
+            return ok & apart
+
         solder_touch = False
         for (a, b), d in self.halo.items():
             if a not in boxes or b not in boxes:
                 continue
             u, v = related(a, b, d, False)
+            if (a, b) == ("BALL", "BALL") and len(u):
+                keep = ~other_dies(u, v)
+                u, v = u[keep], v[keep]
             if (a, b) == ("CAP_SOLDER", "CAP_SOLDER") and len(u):
                 solder_touch = True
             mark(u)
