@@ -34,6 +34,9 @@ class _Kinds(Mapping[str, "ProductKind"]):
         module = KIND_MODULES[name]  # KeyError for an unknown kind, as a dict's
         return importlib.import_module(module).PRODUCT_KINDS[name]
 
+    def __contains__(self, name: object) -> bool:
+        return name in KIND_MODULES  # (without importing the kind's module)
+
     def __iter__(self) -> Iterator[str]:
         return iter(KIND_MODULES)
 

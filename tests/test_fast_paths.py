@@ -289,3 +289,70 @@ def test_nearest_zero_is_the_unique_expression(values: list[float]) -> None:
     got = _nearest_zero(arr)
     assert got == ref
     assert np.array_equal(arr == got, arr == ref)
+
+
+def test_kind_membership_imports_no_kind(tmp_path: Path) -> None:
+    mods = imported_by("""
+        from cells.products import KINDS
+        assert "csp_wafer" in KINDS and "toy" not in KINDS and len(KINDS) == 4
+        assert sorted(KINDS) == ["capped_die", "capped_wafer", "csp_die", "csp_wafer"]
+    """, tmp_path)
+    assert not loaded(mods, "cells.cap_products", "cells.csp_products", "gdstk")
+
+
+# ----------------------------------------------------------------------------- die placement
+def reference_place_dies(top, die_cell, grid: WaferGrid, die_origin=(0.0, 0.0)) -> int:
+    """layoutgen.wafer.place_dies as it was (a comparison of every die per row)."""
+    import gdstk
+
+    n = 0
+    sx = grid.step[0]
+    for r in np.unique(grid.rows):
+        sel = grid.rows == r
+        xs = grid.centers[sel, 0]
+        y = float(grid.centers[sel, 1][0])
+        cols = grid.cols[sel]
+        breaks = np.nonzero(np.diff(cols) != 1)[0] + 1
+        for chunk in np.split(np.arange(len(xs)), breaks):
+            x0 = float(xs[chunk[0]])
+            origin = (x0 - die_origin[0], y - die_origin[1])
+            ref = gdstk.Reference(die_cell, origin)
+            if len(chunk) > 1:
+                ref.repetition = gdstk.Repetition(columns=len(chunk), rows=1, spacing=(sx, 0))
+            top.add(ref)
+            n += 1
+    return n
+
+
+def _refs(cell) -> list[tuple]:
+    return [(r.origin, r.repetition.columns, r.repetition.rows, r.repetition.spacing)
+            for r in cell.references]
+
+
+@pytest.mark.parametrize("case", ["300", "450", "holes", "unsorted", "empty", "one"])
+def test_place_dies_places_what_it_did(case: str) -> None:
+    import gdstk
+
+    from layoutgen.wafer import place_dies
+
+    if case in ("300", "450"):
+        d = float(case) * 1000
+        grid = die_grid(d, 3000.0, (4000.0, 3000.0), (4080.0, 3080.0))
+    elif case == "holes":  # columns missing inside rows (as the alignment sites leave)
+        full = die_grid(100_000.0, 3000.0, (4000.0, 3000.0), (4080.0, 3080.0))
+        keep = np.ones(full.count, dtype=bool)
+        keep[::7] = False
+        grid = grid_of(full.centers[keep], full.rows[keep], full.cols[keep], step=full.step)
+    elif case == "unsorted":  # rows not in order: each row's dies keep their order
+        grid = grid_of([(0, 5), (10, 0), (-10, 5), (20, 0), (30, 0), (5, 9)],
+                       rows=np.array([1, 2, 1, 2, 2, 0]), cols=np.array([1, 0, 2, 1, 2, 0]),
+                       step=(10.0, 5.0))
+    elif case == "empty":
+        grid = die_grid(25_000.0, 3000.0, (30_000.0, 30_000.0), (30_080.0, 30_080.0))
+    else:
+        grid = grid_of([(1.5, -2.5)], step=(3.0, 4.0))
+    die = gdstk.Cell("DIE")
+    mine, ref = gdstk.Cell("MINE"), gdstk.Cell("REF")
+    assert place_dies(mine, die, grid, (0.25, -0.5)) == \
+        reference_place_dies(ref, die, grid, (0.25, -0.5))
+    assert _refs(mine) == _refs(ref)
