@@ -256,3 +256,31 @@ def test_ball_pitch_is_within_a_die(tmp_path: Path, mode: str, lane: float, monk
     p2 = close.write(tmp_path / "close.gds")
     r2 = judge(p2, mode, monkeypatch, rules)
     assert r2.results["drc.ball.pitch"].violations == 2
+
+
+@pytest.mark.parametrize("kind", ["dies", "mixed", "points", "stacked"])
+def test_box_pairs_equals_brute_force(kind: str) -> None:
+    """The grid join finds exactly the pairs of boxes within d, in both orders."""
+    rng = np.random.default_rng(7)
+    if kind == "dies":  # a lattice of equal boxes, some one database unit apart
+        xs, ys = np.meshgrid(np.arange(40) * 2100.0, np.arange(30) * 2100.0)
+        lo = np.column_stack((xs.ravel(), ys.ravel()))
+        b = np.hstack((lo, lo + [2000.0, 2000.0]))
+        b[::7, 2] += 99.999
+    elif kind == "mixed":  # alike sizes plus one huge box
+        lo = rng.uniform(0, 5000, (300, 2))
+        b = np.hstack((lo, lo + rng.uniform(1, 60, (300, 2))))
+        b = np.vstack((b, [[-10.0, -10.0, 6000.0, 20.0]]))
+    elif kind == "points":  # zero-size boxes
+        lo = np.round(rng.uniform(0, 1000, (500, 2)))
+        b = np.hstack((lo, lo))
+    else:  # many boxes on one spot
+        b = np.tile([[0.0, 0.0, 10.0, 10.0]], (100, 1))
+    for d in (0.0, 0.001, 100.0):
+        i, j = I.box_pairs(b, d)
+        got = set(zip(i.tolist(), j.tolist(), strict=True))
+        meet = ((b[:, None, 0] - d <= b[None, :, 2]) & (b[None, :, 0] <= b[:, None, 2] + d)
+                & (b[:, None, 1] - d <= b[None, :, 3]) & (b[None, :, 1] <= b[:, None, 3] + d))
+        np.fill_diagonal(meet, False)
+        want = set(zip(*(x.tolist() for x in np.nonzero(meet)), strict=True))
+        assert got == want and len(i) == len(got)

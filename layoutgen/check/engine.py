@@ -373,12 +373,8 @@ class Engine:
         gof, iof = np.concatenate(g_of), np.concatenate(i_of)
         ub = np.vstack(univ)
         live = np.nonzero(~np.isnan(ub[:, 0]))[0]
-        h = max(self.halo.values()) / 2  # both sides grown by half: no degenerate box
-        grown_all = shapely.box(ub[live, 0] - h, ub[live, 1] - h, ub[live, 2] + h,
-                                ub[live, 3] + h)
-        cu, cv = shapely.STRtree(grown_all).query(grown_all, predicate="intersects")
+        cu, cv = I.box_pairs(ub[live], max(self.halo.values()))
         cu, cv = live[cu], live[cv]
-        cu, cv = cu[cu != cv], cv[cu != cv]
 
         # frame classes: groups placing one cell under one transformation
         local_frames: dict[int, np.ndarray] = {}

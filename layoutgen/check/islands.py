@@ -17,6 +17,7 @@ whole scope instead.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +71,57 @@ def meeting(a: np.ndarray, b: np.ndarray, d: float) -> tuple[np.ndarray, np.ndar
     ia, ib = tree.query(shapely.box(a[:, 0] - d, a[:, 1] - d, a[:, 2] + d, a[:, 3] + d),
                         predicate="intersects")
     return ia, ib
+
+
+def box_pairs(b: np.ndarray, d: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair (i, j), i != j, of boxes ``b`` (N×4, finite) that come within
+    ``d`` of each other (closed boxes: touching counts).
+
+    Boxes of similar size (a wafer's dies) are binned on a grid of cells as large as
+    the largest box plus ``d``, so only boxes of neighbouring cells are compared;
+    boxes of very different sizes go through an R-tree.
+    """
+    n = len(b)
+    if n < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    cw, ch = float(w.max()) + d, float(h.max()) + d
+    x0, y0 = float(b[:, 0].min()), float(b[:, 1].min())
+    nx = (float(b[:, 0].max()) - x0) / cw if cw > 0 else math.inf
+    ny = (float(b[:, 1].max()) - y0) / ch if ch > 0 else math.inf
+    # a grid pays when its cells hold few boxes: boxes of alike sizes, spread out
+    if n < 64 or not (nx * ny < 4 * n * n) or cw > 8 * (float(np.median(w)) + d) or \
+            ch > 8 * (float(np.median(h)) + d):
+        grown = shapely.box(b[:, 0] - d / 2, b[:, 1] - d / 2, b[:, 2] + d / 2, b[:, 3] + d / 2)
+        i, j = shapely.STRtree(grown).query(grown, predicate="intersects")
+        keep = i != j
+        return i[keep], j[keep]
+    cx = np.floor((b[:, 0] - x0) / cw).astype(np.int64)
+    cy = np.floor((b[:, 1] - y0) / ch).astype(np.int64)
+    stride = int(cy.max()) + 3
+    key = (cx + 1) * stride + (cy + 1)
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    out_i, out_j = [], []
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            tk = key + dx * stride + dy
+            lo = np.searchsorted(sk, tk, "left")
+            cnt = np.searchsorted(sk, tk, "right") - lo
+            total = int(cnt.sum())
+            if not total:
+                continue
+            i = np.repeat(np.arange(n), cnt)
+            first = np.cumsum(cnt) - cnt
+            j = order[np.repeat(lo - first, cnt) + np.arange(total)]
+            bi, bj = b[i], b[j]
+            meet = ((bi[:, 0] - d <= bj[:, 2]) & (bj[:, 0] <= bi[:, 2] + d)
+                    & (bi[:, 1] - d <= bj[:, 3]) & (bj[:, 1] <= bi[:, 3] + d) & (i != j))
+            out_i.append(i[meet])
+            out_j.append(j[meet])
+    if not out_i:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(out_i), np.concatenate(out_j)
 
 
 @dataclass
