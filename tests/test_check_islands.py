@@ -284,3 +284,34 @@ def test_box_pairs_equals_brute_force(kind: str) -> None:
         np.fill_diagonal(meet, False)
         want = set(zip(*(x.tolist() for x in np.nonzero(meet)), strict=True))
         assert got == want and len(i) == len(got)
+
+
+def test_scribe_from_boxes_equals_scribe_from_polygons() -> None:
+    """The rectangle fast path of the scribe checks reports what the polygon path
+    reports: same violations, values, positions and counts judged."""
+    import shapely
+
+    from layoutgen.check.checks import Context, check_scribe, check_scribe_boxes
+
+    rules = load_ruleset("default")  # scribe.min_width 50 µm
+    xs, ys = np.meshgrid(np.arange(12) * 2100.0, np.arange(9) * 2100.0)
+    lo = np.column_stack((xs.ravel(), ys.ravel()))
+    boxes = np.hstack((lo, lo + 2000.0))
+    boxes[5] += [60.0, 0.0, 60.0, 0.0]       # lane of 40 µm on one side, 160 on the other
+    boxes[30] += [99.999, 0.0, 99.999, 0.0]   # lane 0.001 µm
+    boxes[50] += [150.0, 150.0, 150.0, 150.0]  # overlaps its diagonal neighbour
+    boxes[70] += [100.0, 100.0, 100.0, 100.0]  # corners touch at a point
+    enabled = {"scribe.overlap", "scribe.width"}
+    a, b = Context(rules, enabled), Context(rules, enabled)
+    check_scribe_boxes(boxes, a, 0.00025)
+    check_scribe(list(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])), b,
+                 0.00025)
+
+    def summary(ctx):
+        return sorted((v.check, round(v.x, 4), round(v.y, 4), v.message, v.value)
+                      for v in ctx.violations)
+
+    assert a.judged == b.judged == {"scribe.overlap": len(boxes), "scribe.width": len(boxes)}
+    assert summary(a) == summary(b)
+    assert {v.check for v in a.violations} == {"scribe.overlap", "scribe.width"}
+    assert len(a.violations) >= 4

@@ -648,17 +648,44 @@ def check_scribe(dies: list[Polygon], ctx: Context, tol: float) -> None:
     ctx.judge("scribe.width", n=len(dies))
     width = ctx.rules["scribe.min_width"]
     for i, j, d in G.close_pairs(dies, max(width - tol, tol)):
-        a, b = dies[i], dies[j]
-        inter = a.intersection(b)
-        if inter.area > tol * tol:
-            if ctx.on("scribe.overlap"):
-                ctx.emit("scribe.overlap", f"dies at {_at(a)} and {_at(b)} overlap "
-                         f"({inter.area:.1f} µm²)", inter, inter.area, 0)
-        elif ctx.on("scribe.width"):
-            line = shapely.shortest_line(a, b)
-            ctx.emit("scribe.width", f"lane between dies at {_at(a)} and {_at(b)} is "
-                     f"{G.fmt_um(d)} µm wide, needs >= {G.fmt_um(width)} µm",
-                     line.buffer(max(d / 2, 0.5)), d, width)
+        _scribe_pair(dies[i], dies[j], d, ctx, tol, width)
+
+
+def check_scribe_boxes(boxes: np.ndarray, ctx: Context, tol: float) -> None:
+    """check_scribe for dies that are all axis-parallel rectangles (N×4 boxes), from
+    box arithmetic: no polygon is built but for a pair that violates."""
+    from layoutgen.check.islands import box_pairs
+
+    if len(boxes) < 2:
+        return
+    ctx.judge("scribe.overlap", n=len(boxes))
+    ctx.judge("scribe.width", n=len(boxes))
+    width = ctx.rules["scribe.min_width"]
+    limit = max(width - tol, tol)
+    i, j = box_pairs(boxes, limit)
+    i, j = i[i < j], j[i < j]
+    a, b = boxes[i], boxes[j]
+    dx = np.maximum(0.0, np.maximum(a[:, 0], b[:, 0]) - np.minimum(a[:, 2], b[:, 2]))
+    dy = np.maximum(0.0, np.maximum(a[:, 1], b[:, 1]) - np.minimum(a[:, 3], b[:, 3]))
+    d = np.hypot(dx, dy)
+    for k in np.nonzero(d < limit)[0]:
+        _scribe_pair(shapely.box(*boxes[i[k]]), shapely.box(*boxes[j[k]]), float(d[k]), ctx,
+                     tol, width)
+
+
+def _scribe_pair(a: Polygon, b: Polygon, d: float, ctx: Context, tol: float, width: float
+                 ) -> None:
+    """Judge two dies closer than the scribe width: overlapping, or a narrow lane."""
+    inter = a.intersection(b)
+    if inter.area > tol * tol:
+        if ctx.on("scribe.overlap"):
+            ctx.emit("scribe.overlap", f"dies at {_at(a)} and {_at(b)} overlap "
+                     f"({inter.area:.1f} µm²)", inter, inter.area, 0)
+    elif ctx.on("scribe.width"):
+        line = shapely.shortest_line(a, b)
+        ctx.emit("scribe.width", f"lane between dies at {_at(a)} and {_at(b)} is "
+                 f"{G.fmt_um(d)} µm wide, needs >= {G.fmt_um(width)} µm",
+                 line.buffer(max(d / 2, 0.5)), d, width)
 
 
 # ---------------------------------------------------------------- generic DRC

@@ -44,6 +44,7 @@ from layoutgen.check.checks import (
     Context,
     Scope,
     check_scribe,
+    check_scribe_boxes,
     run_scope,
 )
 from layoutgen.check.reader import (
@@ -227,11 +228,18 @@ class Engine:
             if len(coords):
                 out[lay] = np.concatenate((coords.min(0), coords.max(0)))
         for p in c.placements:
+            uniform = p.count > 1 and bool((p.matrices == p.matrices[0]).all())
+            if uniform:
+                olo, ohi = p.offsets.min(0), p.offsets.max(0)
             for lay, bb in self.bbox(p.child).items():
                 corners = np.array([[bb[0], bb[1]], [bb[2], bb[1]], [bb[2], bb[3]],
                                     [bb[0], bb[3]]])
-                pts = _transform(corners, p.matrices, p.offsets)
-                nb = np.concatenate((pts.min(0), pts.max(0)))
+                if uniform:  # one transformation: the box moved to the extreme offsets
+                    pts = corners @ p.matrices[0].T
+                    nb = np.concatenate((pts.min(0) + olo, pts.max(0) + ohi))
+                else:
+                    pts = _transform(corners, p.matrices, p.offsets)
+                    nb = np.concatenate((pts.min(0), pts.max(0)))
                 if lay in out:
                     o = out[lay]
                     nb = np.array([min(o[0], nb[0]), min(o[1], nb[1]), max(o[2], nb[2]),
@@ -403,11 +411,12 @@ class Engine:
         for k in _distinct(sk):
             sel = np.nonzero(sk == k)[0]
             inv = local_frames[cls_rep[int(k)]]
-            rel = (all_offs[sv[sel]] - all_offs[su[sel]]) @ inv.T
-            rr = np.round(rel, 6) + 0.0  # no -0.0
-            urel_c, inverse = np.unique(rr[:, 0] + 1j * rr[:, 1], return_inverse=True)
-            by_class.append((int(k), sel, np.column_stack((urel_c.real, urel_c.imag)),
-                             np.asarray(inverse).ravel()))
+            dxy = all_offs[sv[sel]] - all_offs[su[sel]]
+            if not np.array_equal(inv, np.eye(2)):
+                dxy = np.column_stack((inv[0, 0] * dxy[:, 0] + inv[0, 1] * dxy[:, 1],
+                                       inv[1, 0] * dxy[:, 0] + inv[1, 1] * dxy[:, 1]))
+            urel, inverse = _distinct_offsets(dxy, self.dbu)
+            by_class.append((int(k), sel, urel, inverse))
 
         def related(a: str, b: str, d: float, coarse: bool) -> tuple[np.ndarray, np.ndarray]:
             """Item pairs whose shapes on ``a`` and ``b`` come within ``d`` (judged on
@@ -860,6 +869,37 @@ class Engine:
         """
         return _die_polys(self, ROOT, np.eye(2)[None], np.zeros((1, 2)), [], {})
 
+    def die_boxes(self) -> np.ndarray | None:
+        """The boxes (N×4) of every die outline, placed, when every outline is an
+        axis-parallel rectangle placed without a rotation off the axes (the usual
+        wafer); None otherwise (then ``die_outlines`` serves)."""
+        memo: dict[str, list] = {}
+        acc = [np.empty((0, 4))]
+        stack = [(ROOT, np.eye(2)[None], np.zeros((1, 2)))]
+        while stack:
+            name, mats, offs = stack.pop()
+            c = self.cells[name]
+            if "DIE" in c.own:
+                if name not in memo:
+                    memo[name] = _own_dies(self, c)
+                for poly in memo[name]:
+                    x0, y0, x1, y1 = poly.bounds
+                    if poly.interiors or len(poly.exterior.coords) != 5 or \
+                            abs(poly.area - (x1 - x0) * (y1 - y0)) > self.tol ** 2:
+                        return None
+                    acc.append(_boxes_of(np.array([x0, y0, x1, y1]), mats, offs))
+            for p in c.placements:
+                if "DIE" not in self.present(p.child):
+                    continue
+                m2 = np.einsum("kij,ljm->klim", mats, p.matrices).reshape(-1, 2, 2)
+                o2 = (np.einsum("kij,lj->kli", mats, p.offsets) + offs[:, None, :]
+                      ).reshape(-1, 2)
+                if not ((np.abs(m2[:, 0, 0] * m2[:, 0, 1]) < 1e-12).all()
+                        and (np.abs(m2[:, 1, 0] * m2[:, 1, 1]) < 1e-12).all()):
+                    return None
+                stack.append((p.child, m2, o2))
+        return np.vstack(acc)
+
 
 def _own_dies(eng: Engine, c: _Cell) -> list:
     geoms = G.to_shapely(*c.own["DIE"])
@@ -913,6 +953,23 @@ def _boxes_meet(fa: np.ndarray, fb: np.ndarray, d: float) -> bool:
                        & (fb[None, :, 1] <= fa[:, None, 3] + d)))
 
 
+def _distinct_offsets(dxy: np.ndarray, dbu: float) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct offsets (rows of ``dxy``, µm) to a tenth of a database unit, and
+    for each row the index of its distinct offset."""
+    res = min(1e-4, dbu / 10)
+    q = np.round(dxy / res).astype(np.int64)
+    lo = q.min(0)
+    q -= lo
+    span = q.max(0) + 1
+    if float(span[0]) * float(span[1]) < 2.0**62:
+        key = q[:, 0] * span[1] + q[:, 1]
+        ukey, inverse = np.unique(key, return_inverse=True)
+        uq = np.column_stack((ukey // span[1], ukey % span[1]))
+    else:  # offsets too far apart to pack into one integer
+        uq, inverse = np.unique(q, axis=0, return_inverse=True)
+    return (uq + lo) * res, np.asarray(inverse).ravel()
+
+
 def _distinct(a: np.ndarray) -> np.ndarray:
     """The sorted distinct values of ``a`` (``np.unique(a)``, which imports numpy.ma)."""
     a = np.sort(np.asarray(a).ravel())
@@ -945,6 +1002,10 @@ def _boxes_meet_each(fa: np.ndarray, fb: np.ndarray, d: float) -> np.ndarray:
 def _boxes_of(box: np.ndarray, mats: np.ndarray, offs: np.ndarray) -> np.ndarray:
     """Axis-parallel boxes (K×4) of ``box`` under K transforms."""
     corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]])
+    if len(mats) > 1 and (mats == mats[0]).all():  # one transformation: move one box
+        pts = corners @ mats[0].T
+        b0 = np.concatenate((pts.min(0), pts.max(0)))
+        return np.tile(offs, 2) + b0
     pts = _transform(corners, mats, offs).reshape(len(offs), 4, 2)
     return np.hstack((pts.min(1), pts.max(1)))
 
@@ -1098,9 +1159,16 @@ def check(layout: Any, rules: str | Path | RuleSet = "default", layers: LayerMap
     eng = Engine(data, layers, ruleset)
     local = eng.judge_flat() if flat else eng.judge_cell(ROOT)
     ctx = Context(ruleset, eng.enabled)
-    dies = eng.die_outlines() if ("scribe.overlap" in eng.enabled
-                                  or "scribe.width" in eng.enabled) else []
-    check_scribe(dies, ctx, eng.tol)
+    n_dies = 0
+    if "scribe.overlap" in eng.enabled or "scribe.width" in eng.enabled:
+        boxes = eng.die_boxes()
+        if boxes is not None:
+            check_scribe_boxes(boxes, ctx, eng.tol)
+            n_dies = len(boxes)
+        else:
+            dies = eng.die_outlines()
+            check_scribe(dies, ctx, eng.tol)
+            n_dies = len(dies)
     violations = local.violations + ctx.violations
     counts = dict(local.counts)
     for v in ctx.violations:
@@ -1124,7 +1192,7 @@ def check(layout: Any, rules: str | Path | RuleSet = "default", layers: LayerMap
     stats = dict(eng.stats)
     stats["violations"] = sum(counts.values())
     stats["cells"] = len(data.cells)
-    stats["dies"] = len(dies)
+    stats["dies"] = n_dies
     stats["top"] = data.tops[0] if data.tops else ""
     if data.notes:
         stats["reader_warnings"] = data.notes
