@@ -10,6 +10,14 @@ judged together with its own shapes. So a wafer of thousands of identical, separ
 dies is judged as one die plus the placements, and a ring split over sub-cells, or
 a die with a stray shape on top, is still judged as a whole.
 
+Whether two placements interact is judged on boxes (``_interacting``): candidate pairs
+come from a grid join of the placements' boxes; pairs of instances of one cell under
+one transformation are reduced to their distinct offsets; what lies in the box of a
+solder ring (a ring drawn as bars, in one cell or several) is judged with the ring.
+A cell with few polygons under it is judged flat straight away. Inside a scope,
+``islands.partition`` cuts the shapes into islands no relation joins; an island
+repeated by translation is judged once (``_judge_islands``).
+
 Flat mode flattens everything into one scope; it gives the same verdicts.
 The scribe checks always see every die outline of the layout.
 """
