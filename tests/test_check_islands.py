@@ -228,8 +228,8 @@ def test_components() -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_ball_pitch_is_within_a_die(tmp_path: Path, mode: str, lane: float, monkeypatch) -> None:
     """Balls of two neighbouring dies closer than the pitch across the lane (260 µm
-    with a 60 µm lane) are not compared (ball.pitch is within a die), and do not make the dies interact; two balls
-    of one die that close are compared."""
+    with a 60 µm lane) are not compared (ball.pitch is within a die), and do not make
+    the dies interact; two balls of one die that close are compared."""
     rules = load_ruleset("amkor-400")
     lay = Lay()
     die = lay.cell("DIE")

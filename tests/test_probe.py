@@ -162,3 +162,49 @@ def test_an_interrupt_ends_the_wait_and_the_child(gds: Path, monkeypatch: pytest
         signal.signal(signal.SIGALRM, old)
     assert time.monotonic() - t0 < 5
     no_child_left()
+
+
+def test_meanwhile_runs_while_the_child_reads(gds: Path, monkeypatch) -> None:
+    """read_layout(meanwhile=...) runs the caller's work (the CLI imports the checker)
+    while the child is still reading: the child's read is slowed here, and the work
+    sees it alive. A failure of that work leaves no child behind."""
+    slow = gdstk.read_gds
+
+    def read_slowly(*a, **k):
+        time.sleep(0.3)
+        return slow(*a, **k)
+
+    seen = []
+
+    def work() -> None:
+        done, _ = os.waitpid(-1, os.WNOHANG)
+        seen.append(done)  # 0: a child exists and is still running
+
+    monkeypatch.setattr(reader.gdstk, "read_gds", read_slowly)
+    data = reader.read_layout(gds, meanwhile=work)
+    assert seen == [0] and data.tops == ["TOP"]
+    no_child_left()
+
+    def fail() -> None:
+        raise RuntimeError("import failed")
+
+    with pytest.raises(RuntimeError, match="import failed"):
+        reader.read_layout(gds, meanwhile=fail)
+    no_child_left()
+
+
+def test_a_bad_structure_is_named_by_the_scan_while_the_child_reads(tmp_path: Path) -> None:
+    """The strict scan runs in the parent while the child reads: its message wins."""
+    bad = tmp_path / "bad.gds"
+    good = tmp_path / "good.gds"
+    top = gdstk.Cell("TOP")
+    top.add(gdstk.rectangle((0, 0), (10, 10), layer=1))
+    lib = gdstk.Library()
+    lib.add(top)
+    lib.write_gds(str(good))
+    data = good.read_bytes()
+    bad.write_bytes(data[:-4])  # ENDLIB cut off
+    with pytest.raises(LayoutReadError) as exc:
+        reader.read_layout(bad)
+    assert str(exc.value) == f"{bad}: truncated GDSII file: no ENDLIB record"
+    no_child_left()

@@ -120,6 +120,10 @@ def parse_overrides(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _import_engine() -> None:
+    import layoutgen.check.engine  # noqa: F401
+
+
 def run(args: argparse.Namespace, layers: object = None) -> int:
     """Run ``layoutgen check``; returns the exit status (0 or 1; errors raise).
 
@@ -130,8 +134,7 @@ def run(args: argparse.Namespace, layers: object = None) -> int:
     memory, or out of time (``--timeout``), is an error (exit 2), not a traceback or a
     hang.
     """
-    from layoutgen.check.engine import check
-    from layoutgen.check.reader import _captured_stderr
+    from layoutgen.check.reader import _captured_stderr, read_layout
     from layoutgen.rules import load_ruleset
 
     rules = load_ruleset(args.rules)
@@ -144,7 +147,12 @@ def run(args: argparse.Namespace, layers: object = None) -> int:
             warnings.simplefilter("always")
             try:
                 with time_limit(args.timeout, args.file):
-                    report = check(args.file, rules=rules, layers=layers, flat=args.flat)
+                    # the checker is imported while a forked child reads the file first
+                    data = read_layout(args.file, meanwhile=_import_engine)
+                    from layoutgen.check import engine
+
+                    engine.PROGRESS = not getattr(args, "quiet", False)
+                    report = engine.check(data, rules=rules, layers=layers, flat=args.flat)
             except MemoryError:
                 raise LayoutReadError(f"{args.file}: not enough memory to check this "
                                       "layout") from None

@@ -26,6 +26,7 @@ import re
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -357,11 +358,19 @@ PROBE_GDS_BYTES = 256 * 1024**2
 PROBE_MEMORY = 8 * 1024**3
 
 
-def _probe(path: Path, kind: str) -> None:
+def _probe(path: Path, kind: str, meanwhile: Callable[[], object] | None = None) -> None:
     """Read the file once in a forked child first, so that a crash, hang or runaway
     memory in the C parser on a malformed file becomes one clear error here.
+
+    Args:
+        path: the file.
+        kind: ``gds`` or ``oas``.
+        meanwhile: work for the parent while the child reads (e.g. importing what the
+            caller needs next); it runs even where the child cannot be forked.
     """
     if not hasattr(os, "fork"):  # pragma: no cover - not on Linux
+        if meanwhile is not None:
+            meanwhile()
         return
     import resource
     import select
@@ -405,6 +414,8 @@ def _probe(path: Path, kind: str) -> None:
     deadline = time.monotonic() + limit
     said_bytes = bytearray()
     try:
+        if meanwhile is not None:
+            meanwhile()
         # the child holds the pipe's write end until it exits (or dies): wait in poll()
         # for what it says and for the end of the pipe, then reap it; no sleeping, so
         # the parent goes on the moment the child is done. poll() returns early on a
@@ -453,15 +464,21 @@ def _probe(path: Path, kind: str) -> None:
         raise LayoutReadError(f"{path}: malformed {kind.upper()} file")
 
 
-def read_layout(path: str | os.PathLike) -> LayoutData:
+def read_layout(path: str | os.PathLike, meanwhile: Callable[[], object] | None = None
+                ) -> LayoutData:
     """Read a GDSII or OASIS file (any writer) into :class:`LayoutData`, in µm.
+
+    Args:
+        path: the file.
+        meanwhile: work to do while a forked child reads the file first (see
+            ``_probe``), such as importing the checker; done before reading otherwise.
 
     Raises:
         LayoutReadError: missing, empty, malformed or hostile file, with one clear line.
     """
     path = Path(path)
     try:
-        return _read_layout(path)
+        return _read_layout(path, meanwhile)
     except MemoryError:
         raise LayoutReadError(f"{path}: not enough memory to read the file") from None
 
@@ -472,19 +489,24 @@ BENIGN_NOTES = re.compile(r"\[GDSTK\] (Record type \S+ \(0x[0-9A-F]{2}\) is not 
                           r"|Record type X(NAME|ELEMENT|GEOMETRY) ignored)")
 
 
-def _read_layout(path: Path) -> LayoutData:
+def _read_layout(path: Path, meanwhile: Callable[[], object] | None = None) -> LayoutData:
     kind = _sniff(path)
     if kind == "gds":
-        from layoutgen.check.gdsscan import scan_gds
-
-        scan_gds(path)  # structural validation before gdstk touches the bytes
-        if path.stat().st_size <= PROBE_GDS_BYTES:
-            _probe(path, kind)
+        from layoutgen.check.gdsscan import scan_gds as scan
     else:
-        from layoutgen.check.oasscan import scan_oasis
+        # the record stream ends with END, exactly at the end of the file
+        from layoutgen.check.oasscan import scan_oasis as scan
 
-        scan_oasis(path)  # the record stream ends with END, exactly at the end of the file
-        _probe(path, kind)
+    def validate() -> None:
+        scan(path)  # strict structural validation before gdstk reads the bytes here
+        if meanwhile is not None:
+            meanwhile()
+
+    if kind == "oas" or path.stat().st_size <= PROBE_GDS_BYTES:
+        # the sacrificial child reads while this process validates the structure
+        _probe(path, kind, validate)
+    else:
+        validate()
     try:
         with _captured_stderr() as notes, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
