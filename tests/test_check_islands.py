@@ -315,3 +315,16 @@ def test_scribe_from_boxes_equals_scribe_from_polygons() -> None:
     assert summary(a) == summary(b)
     assert {v.check for v in a.violations} == {"scribe.overlap", "scribe.width"}
     assert len(a.violations) >= 4
+
+
+def test_boxes_meet_shifted_equals_one_shift_at_a_time() -> None:
+    rng = np.random.default_rng(3)
+    lo = rng.uniform(0, 100, (30, 2))
+    fa = np.hstack((lo, lo + rng.uniform(0, 20, (30, 2))))
+    lo = rng.uniform(0, 100, (20, 2))
+    fb = np.hstack((lo, lo + rng.uniform(0, 20, (20, 2))))
+    shifts = np.vstack((rng.uniform(-150, 150, (200, 2)), [[0.0, 0.0], [130.0, 0.0]]))
+    for d in (0.0, 0.5, 10.0):
+        want = [E._boxes_meet(fa, fb + np.tile(r, 2), d) for r in shifts]
+        assert E._boxes_meet_shifted(fa, fb, shifts, d).tolist() == want
+        assert 0 < sum(want) < len(want)

@@ -443,7 +443,7 @@ class Engine:
                     fa, fb = self.bbox(child)[a][None], self.bbox(child)[b][None]
                 else:
                     fa, fb = self.fine_boxes(child, a), self.fine_boxes(child, b)
-                hit_u = np.array([_boxes_meet(fa, fb + np.tile(r, 2), dl) for r in urel])
+                hit_u = _boxes_meet_shifted(fa, fb, urel, dl)
                 if hit_u.any():
                     hits = sel[hit_u[inverse]]
                     out_u.append(su[hits])
@@ -989,6 +989,25 @@ def _mark(masks: list[np.ndarray], g_arr: np.ndarray, i_arr: np.ndarray) -> None
     sel = g_arr >= 0
     for g in _distinct(g_arr[sel]):
         masks[int(g)][i_arr[sel][g_arr[sel] == g]] = True
+
+
+def _boxes_meet_shifted(fa: np.ndarray, fb: np.ndarray, shifts: np.ndarray, d: float
+                        ) -> np.ndarray:
+    """Per shift r (U×2): True when a box of ``fa`` grown by ``d`` meets a box of ``fb``
+    moved by r (``_boxes_meet(fa, fb + [r, r], d)`` for every r at once)."""
+    out = np.zeros(len(shifts), dtype=bool)
+    if not len(fa) or not len(fb) or not len(shifts):
+        return out
+    step = max(1, 2_000_000 // (len(fa) * len(fb)))
+    a = fa[None, :, None, :]
+    for s0 in range(0, len(shifts), step):
+        r = shifts[s0:s0 + step, None, None, :]  # U×1×1×2
+        b = fb[None, None, :, :]
+        out[s0:s0 + step] = ((a[..., 0] - d <= b[..., 2] + r[..., 0])
+                             & (b[..., 0] + r[..., 0] <= a[..., 2] + d)
+                             & (a[..., 1] - d <= b[..., 3] + r[..., 1])
+                             & (b[..., 1] + r[..., 1] <= a[..., 3] + d)).any(axis=(1, 2))
+    return out
 
 
 def _boxes_meet_each(fa: np.ndarray, fb: np.ndarray, d: float) -> np.ndarray:
