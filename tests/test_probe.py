@@ -208,3 +208,31 @@ def test_a_bad_structure_is_named_by_the_scan_while_the_child_reads(tmp_path: Pa
         reader.read_layout(bad)
     assert str(exc.value) == f"{bad}: truncated GDSII file: no ENDLIB record"
     no_child_left()
+
+
+def test_the_child_validates_before_it_reads(gds: Path, monkeypatch) -> None:
+    """The strict scan runs in the forked child, before gdstk reads there; this process
+    neither scans nor reads until the child has said the file is sound (a file the scan
+    refuses is refused with the scan's words: test above)."""
+    from layoutgen.check import gdsscan
+
+    here = os.getpid()
+    scans: list[int] = []
+    reads: list[int] = []
+    real_scan, real_read = gdsscan.scan_gds, gdstk.read_gds
+
+    def scan(path):
+        scans.append(os.getpid())
+        return real_scan(path)
+
+    def read(*a, **k):
+        reads.append(os.getpid())
+        return real_read(*a, **k)
+
+    monkeypatch.setattr(gdsscan, "scan_gds", scan)
+    monkeypatch.setattr(reader.gdstk, "read_gds", read)
+    data = reader.read_layout(gds)
+    assert data.tops == ["TOP"]
+    assert scans == []  # the child's list is the child's: nothing scanned here
+    assert reads == [here]  # one read here, after the child's
+    no_child_left()

@@ -358,7 +358,8 @@ PROBE_GDS_BYTES = 256 * 1024**2
 PROBE_MEMORY = 8 * 1024**3
 
 
-def _probe(path: Path, kind: str, meanwhile: Callable[[], object] | None = None) -> None:
+def _probe(path: Path, kind: str, meanwhile: Callable[[], object] | None = None,
+           scan: Callable[[Path], object] | None = None) -> None:
     """Read the file once in a forked child first, so that a crash, hang or runaway
     memory in the C parser on a malformed file becomes one clear error here.
 
@@ -367,8 +368,12 @@ def _probe(path: Path, kind: str, meanwhile: Callable[[], object] | None = None)
         kind: ``gds`` or ``oas``.
         meanwhile: work for the parent while the child reads (e.g. importing what the
             caller needs next); it runs even where the child cannot be forked.
+        scan: the strict structure validation, run by the child before it reads (its
+            error becomes this function's); here when the child cannot be forked.
     """
     if not hasattr(os, "fork"):  # pragma: no cover - not on Linux
+        if scan is not None:
+            scan(path)
         if meanwhile is not None:
             meanwhile()
         return
@@ -388,6 +393,8 @@ def _probe(path: Path, kind: str, meanwhile: Callable[[], object] | None = None)
             cap = PROBE_MEMORY if hard == resource.RLIM_INFINITY else min(PROBE_MEMORY, hard)
             if soft == resource.RLIM_INFINITY or soft > cap:
                 resource.setrlimit(resource.RLIMIT_AS, (cap, hard))  # never raise a limit
+            if scan is not None:
+                scan(path)
             reader = gdstk.read_oas if kind == "oas" else gdstk.read_gds
             lib = reader(str(path), unit=1e-6)
             # touch everything the main process will touch (a cell whose name record was
@@ -497,16 +504,14 @@ def _read_layout(path: Path, meanwhile: Callable[[], object] | None = None) -> L
         # the record stream ends with END, exactly at the end of the file
         from layoutgen.check.oasscan import scan_oasis as scan
 
-    def validate() -> None:
-        scan(path)  # strict structural validation before gdstk reads the bytes here
+    if kind == "oas" or path.stat().st_size <= PROBE_GDS_BYTES:
+        # the sacrificial child validates the structure strictly, then reads; this
+        # process goes on with the caller's work meanwhile, and reads after both
+        _probe(path, kind, meanwhile, scan)
+    else:
+        scan(path)  # strict structural validation before gdstk reads the bytes
         if meanwhile is not None:
             meanwhile()
-
-    if kind == "oas" or path.stat().st_size <= PROBE_GDS_BYTES:
-        # the sacrificial child reads while this process validates the structure
-        _probe(path, kind, validate)
-    else:
-        validate()
     try:
         with _captured_stderr() as notes, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
