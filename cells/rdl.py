@@ -27,7 +27,10 @@ Model::
 * Teardrops: where a trace leaves a pad or land, the metal is widened to the convex
   hull of the terminal and two points on the trace's sides past the terminal (kept
   only outside the terminal), so trace and terminal meet along tangents, never in an
-  acute notch, whatever the exit angle. A teardrop that would come closer than
+  acute notch, whatever the exit angle. Where a pad and its land are too close for
+  two teardrops (a chip pad beside its ball), the two would meet or cross between them
+  and their flanks leave an acute notch: both are shortened alike to the longest that
+  keep ``space`` from the other end's metal. A teardrop that would come closer than
   ``space`` to another net is shortened (down to the fillet an oblique exit needs).
 * Finally every net's metal (terminals, traces, teardrops) is merged with shapely and
   checked: one piece per net, at least ``space`` from every other net, inside the
@@ -657,13 +660,71 @@ def _blame(grid: _Grid, nets: Sequence[Net], failed: list[int],
             + "; change the net map, the pad positions or rdl.trace_width/trace_space")
 
 
+#: teardrop lengths tried, as fractions of the one asked for; 0 leaves only the fillet an
+#: oblique exit needs
+_TEARDROP_SCALES = (1.0, 0.5, 0.25, 0.1, 0.0)
+#: bisection steps for the longest teardrops both ends of a short net can have
+_PAIR_STEPS = 6
+
+
+class _Teardrops:
+    """The teardrops of one net end, drawn when first asked for, by length."""
+
+    def __init__(self, term: Terminal, path: np.ndarray, width: float) -> None:
+        self.term, self.path, self.width = term, path, width
+        self._drawn: dict[float, np.ndarray | None] = {}
+
+    def at(self, length: float) -> np.ndarray | None:
+        """The teardrop reaching ``length`` out of the terminal, or None."""
+        if length not in self._drawn:
+            self._drawn[length] = _teardrop(self.term, self.path, self.width, length)
+        return self._drawn[length]
+
+    def first(self, length: float, k: int = 0) -> tuple[int, np.ndarray | None]:
+        """The first teardrop of ``length`` × :data:`_TEARDROP_SCALES` from index ``k``
+        on that can be drawn: (its index, it), or (len(_TEARDROP_SCALES), None)."""
+        for j in range(k, len(_TEARDROP_SCALES)):
+            td = self.at(length * _TEARDROP_SCALES[j])
+            if td is not None:
+                return j, td
+        return len(_TEARDROP_SCALES), None
+
+
+def _pair_clear(ta: np.ndarray | None, tb: np.ndarray | None, a: Polygon, b: Polygon,
+                space: float) -> bool:
+    """Do the teardrops at the two ends of one net each keep ``space`` from the other
+    end's metal (its terminal and its teardrop)?
+
+    Where a pad and its land are closer than the two teardrops reach, the teardrops
+    meet or cross between them, and their flanks leave an acute notch (or a notch
+    narrower than the space rule) inside the net's own metal.
+    """
+    for td, far, far_td in ((ta, b, tb), (tb, a, ta)):
+        if td is None:
+            continue
+        lo, hi = td.min(axis=0) - space, td.max(axis=0) + space
+        boxes = [far.bounds] + ([] if far_td is None else [(*far_td.min(axis=0),
+                                                             *far_td.max(axis=0))])
+        if not any(bx[0] < hi[0] and bx[2] > lo[0] and bx[1] < hi[1] and bx[3] > lo[1]
+                   for bx in boxes):
+            continue  # far apart (a long trace between them)
+        other = far if far_td is None else shapely.union(far, Polygon(far_td))
+        if Polygon(td).distance(other) < space - 1e-6:
+            return False
+    return True
+
+
 def _add_teardrops(result: Routing, nets: Sequence[Net], obstacles: Sequence[Terminal],
                    width: float, space: float, length: float,
                    area: tuple[float, float, float, float]) -> None:
     """Add teardrops where traces leave their terminals, shrinking any that crowd others.
 
     With ``length`` 0 only the fillets an oblique exit needs (so that no acute notch
-    is left between trace and terminal) are added.
+    is left between trace and terminal) are added. A net whose pad and land are too
+    close for two teardrops of ``length`` (they would come closer than ``space`` to
+    the other end's terminal or teardrop) gets both shortened alike to the longest that
+    fit (by bisection; at worst those fillets); a teardrop that would come closer than
+    ``space`` to another net is shortened further.
     """
     metal = _net_metal(result, nets)
     parts: list[tuple[str, shapely.Geometry]] = [(n, g) for n, g in metal.items()]
@@ -677,11 +738,29 @@ def _add_teardrops(result: Routing, nets: Sequence[Net], obstacles: Sequence[Ter
         result.teardrops[net.name] = drops
         if path is None or len(path) < 2:
             continue
-        for term, pts in ((net.a, path), (net.b, path[::-1])):
-            for scale in (1.0, 0.5, 0.25, 0.1):
-                td = _teardrop(term, pts, width, length * scale)
-                if td is None:
+        ends = (_Teardrops(net.a, path, width), _Teardrops(net.b, path[::-1], width))
+        a_poly, b_poly = Polygon(net.a.points()), Polygon(net.b.points())
+
+        def clear(lg: float, ends=ends, a_poly=a_poly, b_poly=b_poly) -> bool:  # noqa: ANN001
+            return _pair_clear(ends[0].first(lg)[1], ends[1].first(lg)[1], a_poly, b_poly,
+                               space)
+
+        # the longest teardrops the two ends can both have (the fillets always): where
+        # the pad and the land are too close for ``length``, found by bisection
+        lg = length
+        if lg > 0 and not clear(lg):
+            lo, hi = 0.0, lg
+            for _ in range(_PAIR_STEPS):
+                mid = round((lo + hi) / 2, 3)
+                if mid <= lo or mid >= hi:
                     break
+                lo, hi = (mid, hi) if clear(mid) else (lo, mid)
+            lg = lo
+        for end in ends:
+            for k in range(end.first(lg)[0], len(_TEARDROP_SCALES)):
+                td = end.at(lg * _TEARDROP_SCALES[k])
+                if td is None:
+                    continue
                 geom = Polygon(td)
                 if not inside.contains(geom):
                     continue
