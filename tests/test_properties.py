@@ -540,8 +540,8 @@ def test_csp_die_product(v: dict[str, Any], tmp: Path) -> None:
               "die.height": 400.0 * rows + 800}
     if per_side:
         values["chip_pads.per_side"] = per_side
-    else:  # (the benchmark's beside settings: the default 80 µm pad and 1.5 × width
-        # teardrops leave an acute notch between land and pad: RoutingError)
+    else:  # the benchmark's beside settings (test_csp_beside builds the default
+        # beside die, its 80 µm pad and 1.5 × width teardrops, and variants)
         values.update({"chip_pads.placement": "beside", "chip_pads.size": 60.0,
                        "rdl.teardrop_length": 0.0, "rdl.grid_pitch": 40.0})
     built = build_product("csp_die", values, tmp / "csp.gds")
