@@ -284,6 +284,10 @@ def test_box_pairs_equals_brute_force(kind: str) -> None:
         np.fill_diagonal(meet, False)
         want = set(zip(*(x.tolist() for x in np.nonzero(meet)), strict=True))
         assert got == want and len(i) == len(got)
+        i, j = I.box_pairs(b, d, both=False)
+        once = set(zip(i.tolist(), j.tolist(), strict=True))
+        assert (i < j).all() and len(once) == len(i)
+        assert once == {(p, q) for p, q in want if p < q}
 
 
 def test_scribe_from_boxes_equals_scribe_from_polygons() -> None:

@@ -662,8 +662,7 @@ def check_scribe_boxes(boxes: np.ndarray, ctx: Context, tol: float) -> None:
     ctx.judge("scribe.width", n=len(boxes))
     width = ctx.rules["scribe.min_width"]
     limit = max(width - tol, tol)
-    i, j = box_pairs(boxes, limit)
-    i, j = i[i < j], j[i < j]
+    i, j = box_pairs(boxes, limit, both=False)
     a, b = boxes[i], boxes[j]
     dx = np.maximum(0.0, np.maximum(a[:, 0], b[:, 0]) - np.minimum(a[:, 2], b[:, 2]))
     dy = np.maximum(0.0, np.maximum(a[:, 1], b[:, 1]) - np.minimum(a[:, 3], b[:, 3]))

@@ -389,8 +389,8 @@ class Engine:
         gof, iof = np.concatenate(g_of), np.concatenate(i_of)
         ub = np.vstack(univ)
         live = np.nonzero(~np.isnan(ub[:, 0]))[0]
-        cu, cv = I.box_pairs(ub[live], max(self.halo.values()))
-        cu, cv = live[cu], live[cv]
+        cu, cv = I.box_pairs(ub[live], max(self.halo.values()), both=False)
+        cu, cv = live[cu], live[cv]  # each pair once
 
         # frame classes: groups placing one cell under one transformation
         local_frames: dict[int, np.ndarray] = {}
@@ -412,7 +412,9 @@ class Engine:
         all_offs = np.vstack([p.offsets for p in c.placements])
         ucls = frame_cls[gof]
         same = (ucls[cu] == ucls[cv]) & (ucls[cu] >= 0)
-        su, sv, ou, ov = cu[same], cv[same], cu[~same], cv[~same]
+        su, sv = cu[same], cv[same]
+        # the other pairs in both orders: a relation reads layer a on the first item
+        ou, ov = np.concatenate((cu[~same], cv[~same])), np.concatenate((cv[~same], cu[~same]))
         # per class: the distinct offsets between its pairs, in the class's own frame
         by_class = []
         sk = ucls[su]
@@ -443,7 +445,9 @@ class Engine:
                     fa, fb = self.bbox(child)[a][None], self.bbox(child)[b][None]
                 else:
                     fa, fb = self.fine_boxes(child, a), self.fine_boxes(child, b)
-                hit_u = _boxes_meet_shifted(fa, fb, urel, dl)
+                # a on the first instance and b on the second (offset r), or the reverse
+                hit_u = _boxes_meet_shifted(fa, fb, urel, dl) | \
+                    _boxes_meet_shifted(fa, fb, -urel, dl)
                 if hit_u.any():
                     hits = sel[hit_u[inverse]]
                     out_u.append(su[hits])

@@ -73,9 +73,10 @@ def meeting(a: np.ndarray, b: np.ndarray, d: float) -> tuple[np.ndarray, np.ndar
     return ia, ib
 
 
-def box_pairs(b: np.ndarray, d: float) -> tuple[np.ndarray, np.ndarray]:
+def box_pairs(b: np.ndarray, d: float, both: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Every ordered pair (i, j), i != j, of boxes ``b`` (N×4, finite) that come within
-    ``d`` of each other (closed boxes: touching counts).
+    ``d`` of each other (closed boxes: touching counts); with ``both`` False, each pair
+    once, as i < j.
 
     Boxes of similar size (a wafer's dies) are binned on a grid of cells as large as
     the largest box plus ``d``, so only boxes of neighbouring cells are compared;
@@ -94,7 +95,7 @@ def box_pairs(b: np.ndarray, d: float) -> tuple[np.ndarray, np.ndarray]:
             ch > 8 * (float(np.median(h)) + d):
         grown = shapely.box(b[:, 0] - d / 2, b[:, 1] - d / 2, b[:, 2] + d / 2, b[:, 3] + d / 2)
         i, j = shapely.STRtree(grown).query(grown, predicate="intersects")
-        keep = i != j
+        keep = i != j if both else i < j
         return i[keep], j[keep]
     cx = np.floor((b[:, 0] - x0) / cw).astype(np.int64)
     cy = np.floor((b[:, 1] - y0) / ch).astype(np.int64)
@@ -103,25 +104,30 @@ def box_pairs(b: np.ndarray, d: float) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(key, kind="stable")
     sk = key[order]
     out_i, out_j = [], []
-    for dx in (-1, 0, 1):
-        for dy in (-1, 0, 1):
-            tk = key + dx * stride + dy
-            lo = np.searchsorted(sk, tk, "left")
-            cnt = np.searchsorted(sk, tk, "right") - lo
-            total = int(cnt.sum())
-            if not total:
-                continue
-            i = np.repeat(np.arange(n), cnt)
-            first = np.cumsum(cnt) - cnt
-            j = order[np.repeat(lo - first, cnt) + np.arange(total)]
-            bi, bj = b[i], b[j]
-            meet = ((bi[:, 0] - d <= bj[:, 2]) & (bj[:, 0] <= bi[:, 2] + d)
-                    & (bi[:, 1] - d <= bj[:, 3]) & (bj[:, 1] <= bi[:, 3] + d) & (i != j))
-            out_i.append(i[meet])
-            out_j.append(j[meet])
+    # each unordered pair of different cells is met from both cells: once, from the
+    # lower cell, is enough when ``both`` is False; a pair in one cell, by i < j
+    steps = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)] if both else \
+        [(0, 0), (0, 1), (1, -1), (1, 0), (1, 1)]
+    for dx, dy in steps:
+        tk = key + dx * stride + dy
+        lo = np.searchsorted(sk, tk, "left")
+        cnt = np.searchsorted(sk, tk, "right") - lo
+        total = int(cnt.sum())
+        if not total:
+            continue
+        i = np.repeat(np.arange(n), cnt)
+        first = np.cumsum(cnt) - cnt
+        j = order[np.repeat(lo - first, cnt) + np.arange(total)]
+        bi, bj = b[i], b[j]
+        meet = ((bi[:, 0] - d <= bj[:, 2]) & (bj[:, 0] <= bi[:, 2] + d)
+                & (bi[:, 1] - d <= bj[:, 3]) & (bj[:, 1] <= bi[:, 3] + d))
+        meet &= (i < j) if (dx, dy) == (0, 0) and not both else (i != j)
+        out_i.append(i[meet])
+        out_j.append(j[meet])
     if not out_i:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(out_i), np.concatenate(out_j)
+    i, j = np.concatenate(out_i), np.concatenate(out_j)
+    return (i, j) if both else (np.minimum(i, j), np.maximum(i, j))
 
 
 @dataclass
