@@ -180,12 +180,19 @@ class Engine:
             raise LayoutReadError(f"{data.source}: cell hierarchy is {self.depth} levels deep, "
                                   f"over the limit of {MAX_DEPTH}")
         self._flat_counts: dict[str, int] = {}
+        self._on_axes: dict[str, bool] = {}
         for n in reversed(self.order):
             self.present(n)
             self.bbox(n)
             c = self.cells[n]
             self._flat_counts[n] = sum(len(v[1]) for v in c.own.values()) + sum(
                 self._flat_counts[p.child] * p.count for p in c.placements)
+            # every placement under n turns by quarter turns only: flattening keeps
+            # the shapes exact (an angle off the axes moves a keyholed polygon's cut
+            # edges apart by rounding; judged in their own frame they stay closed)
+            self._on_axes[n] = all(
+                self._on_axes[p.child] and bool((np.abs(p.matrices[:, 0, 0] * p.matrices[:, 0, 1])
+                                                 < 1e-24).all()) for p in c.placements)
         present = self.present(ROOT)
         self.enabled = self._enabled(present)
         self.halo = self._halo()
@@ -581,7 +588,7 @@ class Engine:
             return self._local[name]
         c = self.cells[name]
         self.stats["cells_judged"] += 1
-        if c.placements and self._flat_counts[name] <= SMALL_CELL:
+        if c.placements and self._flat_counts[name] <= SMALL_CELL and self._on_axes[name]:
             # a small cell is judged flat: telling its placements apart would cost more
             # than judging its shapes, and its repeated islands are judged once anyway
             raw = {lay: self.flat_layer(name, lay) for lay in self.present(name)}

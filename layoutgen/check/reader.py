@@ -121,7 +121,15 @@ class LayoutData:
 def _ref_transform(ref: gdstk.Reference) -> tuple[np.ndarray, np.ndarray]:
     """(K×2×2 matrices, K×2 offsets) of a gdstk reference, repetition expanded."""
     m = ref.magnification
-    c, s = math.cos(ref.rotation) * m, math.sin(ref.rotation) * m
+    c, s = math.cos(ref.rotation), math.sin(ref.rotation)
+    # a quarter turn is exact: cos(pi) = -1 with sin(pi) = 1.2e-16 would move every
+    # point by ~1e-13 µm off the grid, and the two edges of a keyholed polygon's cut
+    # would no longer meet (a closed ring judged open)
+    if abs(c) < 1e-12:
+        c, s = 0.0, math.copysign(1.0, s)
+    elif abs(s) < 1e-12:
+        c, s = math.copysign(1.0, c), 0.0
+    c, s = c * m, s * m
     f = -1.0 if ref.x_reflection else 1.0  # (a mirror about x first, then the rotation)
     x, y = ref.origin
     if not ref.repetition.size:  # the common case, without numpy's per-call overhead
