@@ -333,20 +333,17 @@ def test_klayout_context_cell_is_not_judged(tmp_path: Path) -> None:
     """KLayout and gdsfactory write a ``$$$CONTEXT_INFO$$$`` top cell that places library
     cells at the origin; KLayout's reader drops it, and so must the checker (here it
     would put a spacer into the sealed cavity at (0, 0))."""
-    lay = Lay()
-    capped_die(lay, lay.top)
-    spacer = lay.cell("SPACER")
-    lay.add(spacer, "CAP_SPACER", box(-25, -25, 25, 25))
-    ctx = lay.ly.create_cell("$$$CONTEXT_INFO$$$")
-    lay.place(ctx, spacer, 0, 0)
-    path = lay.write(tmp_path / "ctx.gds")
-    assert check(path).passed
+
+    def die_and_second_top(top2: str, name: str) -> Path:
+        """A capped die in TOP; a second top cell ``top2`` places a spacer at (0, 0)."""
+        lay = Lay()
+        capped_die(lay, lay.top)
+        spacer = lay.cell("SPACER")
+        lay.add(spacer, "CAP_SPACER", box(-25, -25, 25, 25))
+        lay.place(lay.ly.create_cell(top2), spacer, 0, 0)
+        return lay.write(tmp_path / name)
+
+    assert check(die_and_second_top("$$$CONTEXT_INFO$$$", "ctx.gds")).passed
     # the same placement in a real top cell is judged, and fails
-    lay2 = Lay()
-    capped_die(lay2, lay2.top)
-    sp2 = lay2.cell("SPACER")
-    lay2.add(sp2, "CAP_SPACER", box(-25, -25, 25, 25))
-    other = lay2.ly.create_cell("OTHER_TOP")
-    lay2.place(other, sp2, 0, 0)
-    rep = check(lay2.write(tmp_path / "other.gds"))
+    rep = check(die_and_second_top("OTHER_TOP", "other.gds"))
     assert not rep.passed and rep.results["spacer.off_seal"].violations >= 1

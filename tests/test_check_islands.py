@@ -329,7 +329,9 @@ def test_boxes_meet_shifted_equals_one_shift_at_a_time() -> None:
     fb = np.hstack((lo, lo + rng.uniform(0, 20, (20, 2))))
     shifts = np.vstack((rng.uniform(-150, 150, (200, 2)), [[0.0, 0.0], [130.0, 0.0]]))
     for d in (0.0, 0.5, 10.0):
-        want = [E._boxes_meet(fa, fb + np.tile(r, 2), d) for r in shifts]
+        want = [any(a[0] - d <= b[2] + r[0] and b[0] + r[0] <= a[2] + d
+                    and a[1] - d <= b[3] + r[1] and b[1] + r[1] <= a[3] + d
+                    for a in fa for b in fb) for r in shifts]
         assert E._boxes_meet_shifted(fa, fb, shifts, d).tolist() == want
         assert 0 < sum(want) < len(want)
 

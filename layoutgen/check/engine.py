@@ -190,9 +190,8 @@ class Engine:
             # every placement under n turns by quarter turns only: flattening keeps
             # the shapes exact (an angle off the axes moves a keyholed polygon's cut
             # edges apart by rounding; judged in their own frame they stay closed)
-            self._on_axes[n] = all(
-                self._on_axes[p.child] and bool((np.abs(p.matrices[:, 0, 0] * p.matrices[:, 0, 1])
-                                                 < 1e-24).all()) for p in c.placements)
+            self._on_axes[n] = all(self._on_axes[p.child] and _quarter_turns(p.matrices)
+                                   for p in c.placements)
         present = self.present(ROOT)
         self.enabled = self._enabled(present)
         self.halo = self._halo()
@@ -243,18 +242,9 @@ class Engine:
             if len(coords):
                 out[lay] = np.concatenate((coords.min(0), coords.max(0)))
         for p in c.placements:
-            uniform = p.count > 1 and bool((p.matrices == p.matrices[0]).all())
-            if uniform:
-                olo, ohi = p.offsets.min(0), p.offsets.max(0)
             for lay, bb in self.bbox(p.child).items():
-                corners = np.array([[bb[0], bb[1]], [bb[2], bb[1]], [bb[2], bb[3]],
-                                    [bb[0], bb[3]]])
-                if uniform:  # one transformation: the box moved to the extreme offsets
-                    pts = corners @ p.matrices[0].T
-                    nb = np.concatenate((pts.min(0) + olo, pts.max(0) + ohi))
-                else:
-                    pts = _transform(corners, p.matrices, p.offsets)
-                    nb = np.concatenate((pts.min(0), pts.max(0)))
+                placed = _boxes_of(bb, p.matrices, p.offsets)
+                nb = np.concatenate((placed[:, :2].min(0), placed[:, 2:].max(0)))
                 if lay in out:
                     o = out[lay]
                     nb = np.array([min(o[0], nb[0]), min(o[1], nb[1]), max(o[2], nb[2]),
@@ -299,9 +289,7 @@ class Engine:
         if not len(lengths):
             boxes = np.empty((0, 4))
         else:
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-            boxes = np.hstack((np.minimum.reduceat(coords, starts, axis=0),
-                               np.maximum.reduceat(coords, starts, axis=0)))
+            boxes, _ = I.polygon_boxes(coords, lengths)
             if len(boxes) > 256:
                 lo, hi = boxes[:, :2].min(0), boxes[:, 2:].max(0)
                 span = np.maximum(hi - lo, 1e-9)
@@ -465,9 +453,7 @@ class Engine:
                 ga, ia, ba = boxes[a]
                 gb, ib, bb_ = boxes[b]
                 left, right = left[on], right[on]
-                qa, qb = ba[left], bb_[right]
-                meet = ((qa[:, 0] - d <= qb[:, 2]) & (qb[:, 0] <= qa[:, 2] + d)
-                        & (qa[:, 1] - d <= qb[:, 3]) & (qb[:, 1] <= qa[:, 3] + d))
+                meet = I.boxes_meet(ba[left], bb_[right], d)
                 if cover and relaxed:
                     ok_group = np.array([(a, b) in relaxed.get(gi, ()) for gi in
                                          range(len(c.placements))] + [False], dtype=bool)
@@ -551,15 +537,10 @@ class Engine:
         lft, rgt = pos["CAP_SOLDER"][cu], pos["CAP_SOLDER"][cv]
         on = (lft >= 0) & (rgt >= 0)
         lft, rgt = lft[on], rgt[on]
-        qa, qb, t = bs[lft], bs[rgt], self.tol
-        meet = ((qa[:, 0] - t <= qb[:, 2]) & (qb[:, 0] <= qa[:, 2] + t)
-                & (qa[:, 1] - t <= qb[:, 3]) & (qb[:, 1] <= qa[:, 3] + t))
+        meet = I.boxes_meet(bs[lft], bs[rgt], self.tol)
         comp = I.components(len(bs), lft[meet], rgt[meet])
         ng = int(comp.max()) + 1
-        gbox = np.empty((ng, 4))
-        gbox[:, :2], gbox[:, 2:] = np.inf, -np.inf
-        for k, fn in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
-            fn.at(gbox[:, k], comp, bs[:, k])
+        gbox = I.group_boxes(bs, comp, ng)
         size = np.bincount(comp, minlength=ng)
         first = np.full(ng, -1)
         first[comp[::-1]] = np.arange(len(comp))[::-1]
@@ -696,11 +677,7 @@ class Engine:
         key = (name, lay)
         hit = self._own_box_memo.get(key)
         if hit is None:
-            coords, lengths = self.cells[name].own[lay]
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-            mn = np.minimum.reduceat(coords, starts, axis=0)
-            mx = np.maximum.reduceat(coords, starts, axis=0)
-            hit = (np.hstack((mn, mx)), starts)
+            hit = I.polygon_boxes(*self.cells[name].own[lay])
             self._own_box_memo[key] = hit
         return hit
 
@@ -857,10 +834,7 @@ class Engine:
         rest = self.gather(everything, skip=inside_a_die)
         rest_boxes = []
         for coords, lengths in rest.values():
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-            mn = np.minimum.reduceat(coords, starts, axis=0)
-            mx = np.maximum.reduceat(coords, starts, axis=0)
-            boxes = np.hstack((mn, mx))
+            boxes, _ = I.polygon_boxes(coords, lengths)
             rest_boxes.append(boxes[~inside_a_die(boxes)])
         boxes = np.vstack(rest_boxes) if rest_boxes else np.empty((0, 4))
         if len(boxes):
@@ -913,8 +887,7 @@ class Engine:
                 m2 = np.einsum("kij,ljm->klim", mats, p.matrices).reshape(-1, 2, 2)
                 o2 = (np.einsum("kij,lj->kli", mats, p.offsets) + offs[:, None, :]
                       ).reshape(-1, 2)
-                if not ((np.abs(m2[:, 0, 0] * m2[:, 0, 1]) < 1e-12).all()
-                        and (np.abs(m2[:, 1, 0] * m2[:, 1, 1]) < 1e-12).all()):
+                if not _quarter_turns(m2):
                     return None
                 stack.append((p.child, m2, o2))
         return np.vstack(acc)
@@ -962,14 +935,11 @@ def _die_polys(eng: Engine, name: str, mats: np.ndarray, offs: np.ndarray, acc: 
     return acc
 
 
-def _boxes_meet(fa: np.ndarray, fb: np.ndarray, d: float) -> bool:
-    """True when a box of ``fa`` grown by ``d`` meets a box of ``fb``."""
-    if not len(fa) or not len(fb):
-        return False
-    return bool(np.any((fa[:, None, 0] - d <= fb[None, :, 2])
-                       & (fb[None, :, 0] <= fa[:, None, 2] + d)
-                       & (fa[:, None, 1] - d <= fb[None, :, 3])
-                       & (fb[None, :, 1] <= fa[:, None, 3] + d)))
+def _quarter_turns(mats: np.ndarray) -> bool:
+    """True when every matrix (K×2×2) turns by a multiple of 90° (mirrored, magnified
+    or not): each row has one entry off zero, so a box stays a box."""
+    return bool((np.abs(mats[:, 0, 0] * mats[:, 0, 1]) < 1e-12).all()
+                and (np.abs(mats[:, 1, 0] * mats[:, 1, 1]) < 1e-12).all())
 
 
 def _distinct_offsets(dxy: np.ndarray, dbu: float) -> tuple[np.ndarray, np.ndarray]:
@@ -1004,20 +974,16 @@ def _mark(masks: list[np.ndarray], g_arr: np.ndarray, i_arr: np.ndarray) -> None
 
 def _boxes_meet_shifted(fa: np.ndarray, fb: np.ndarray, shifts: np.ndarray, d: float
                         ) -> np.ndarray:
-    """Per shift r (U×2): True when a box of ``fa`` grown by ``d`` meets a box of ``fb``
-    moved by r (``_boxes_meet(fa, fb + [r, r], d)`` for every r at once)."""
+    """Per shift r (U×2): True when a box of ``fa`` (m×4) grown by ``d`` meets a box of
+    ``fb`` (n×4) moved by r."""
     out = np.zeros(len(shifts), dtype=bool)
     if not len(fa) or not len(fb) or not len(shifts):
         return out
     step = max(1, 2_000_000 // (len(fa) * len(fb)))
-    a = fa[None, :, None, :]
     for s0 in range(0, len(shifts), step):
-        r = shifts[s0:s0 + step, None, None, :]  # U×1×1×2
-        b = fb[None, None, :, :]
-        out[s0:s0 + step] = ((a[..., 0] - d <= b[..., 2] + r[..., 0])
-                             & (b[..., 0] + r[..., 0] <= a[..., 2] + d)
-                             & (a[..., 1] - d <= b[..., 3] + r[..., 1])
-                             & (b[..., 1] + r[..., 1] <= a[..., 3] + d)).any(axis=(1, 2))
+        moved = fb[None, :, :] + np.tile(shifts[s0:s0 + step], 2)[:, None, :]  # U×n×4
+        out[s0:s0 + step] = I.boxes_meet(fa[None, :, None, :], moved[:, None, :, :],
+                                         d).any(axis=(1, 2))
     return out
 
 
@@ -1030,10 +996,8 @@ def _boxes_meet_each(fa: np.ndarray, fb: np.ndarray, d: float) -> np.ndarray:
         return out
     step = max(1, 2_000_000 // (m * n))
     for s0 in range(0, k, step):
-        a, b = fa[s0:s0 + step, :, None, :], fb[s0:s0 + step, None, :, :]
-        out[s0:s0 + step] = ((a[..., 0] - d <= b[..., 2]) & (b[..., 0] <= a[..., 2] + d)
-                             & (a[..., 1] - d <= b[..., 3]) & (b[..., 1] <= a[..., 3] + d)
-                             ).any(axis=(1, 2))
+        out[s0:s0 + step] = I.boxes_meet(fa[s0:s0 + step, :, None, :],
+                                         fb[s0:s0 + step, None, :, :], d).any(axis=(1, 2))
     return out
 
 

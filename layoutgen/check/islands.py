@@ -53,19 +53,34 @@ def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return np.asarray(dense).ravel()
 
 
-def _boxes(coords: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Boxes (N×4) of the polygons and the index of each one's first vertex."""
+def polygon_boxes(coords: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (N×4) of concatenated polygons (vertex counts ``lengths``, each >= 1) and
+    the index of each one's first vertex."""
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
     return np.hstack((np.minimum.reduceat(coords, starts, axis=0),
                       np.maximum.reduceat(coords, starts, axis=0))), starts
 
 
+def boxes_meet(a: np.ndarray, b: np.ndarray, d: float) -> np.ndarray:
+    """Element by element (numpy broadcasting over the leading axes): True where box
+    ``a`` ([..., 4]: x0, y0, x1, y1) grown by ``d`` meets box ``b`` (closed boxes)."""
+    return ((a[..., 0] - d <= b[..., 2]) & (b[..., 0] <= a[..., 2] + d)
+            & (a[..., 1] - d <= b[..., 3]) & (b[..., 1] <= a[..., 3] + d))
+
+
+def group_boxes(boxes: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """The box (n×4) of each group of ``boxes`` (N×4), group ``labels[i]`` in 0..n-1."""
+    out = np.empty((n, 4))
+    out[:, :2], out[:, 2:] = np.inf, -np.inf
+    for k, fn in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+        fn.at(out[:, k], labels, boxes[:, k])
+    return out
+
+
 def meeting(a: np.ndarray, b: np.ndarray, d: float) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (ia, ib) of boxes of ``a`` grown by ``d`` that meet boxes of ``b``."""
     if len(a) * len(b) <= 4096:
-        hit = ((a[:, None, 0] - d <= b[None, :, 2]) & (b[None, :, 0] <= a[:, None, 2] + d)
-               & (a[:, None, 1] - d <= b[None, :, 3]) & (b[None, :, 1] <= a[:, None, 3] + d))
-        ia, ib = np.nonzero(hit)
+        ia, ib = np.nonzero(boxes_meet(a[:, None], b[None, :], d))
         return ia, ib
     tree = shapely.STRtree(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
     ia, ib = tree.query(shapely.box(a[:, 0] - d, a[:, 1] - d, a[:, 2] + d, a[:, 3] + d),
@@ -118,9 +133,7 @@ def box_pairs(b: np.ndarray, d: float, both: bool = True) -> tuple[np.ndarray, n
         i = np.repeat(np.arange(n), cnt)
         first = np.cumsum(cnt) - cnt
         j = order[np.repeat(lo - first, cnt) + np.arange(total)]
-        bi, bj = b[i], b[j]
-        meet = ((bi[:, 0] - d <= bj[:, 2]) & (bj[:, 0] <= bi[:, 2] + d)
-                & (bi[:, 1] - d <= bj[:, 3]) & (bj[:, 1] <= bi[:, 3] + d))
+        meet = boxes_meet(b[i], b[j], d)
         meet &= (i < j) if (dx, dy) == (0, 0) and not both else (i != j)
         out_i.append(i[meet])
         out_j.append(j[meet])
@@ -180,19 +193,12 @@ def partition(raw: Raw, halo: dict[tuple[str, str], float], dbu: float) -> Islan
     total = 0
     for lay in layers:
         coords, lengths = raw[lay]
-        bx, st = _boxes(coords, lengths)
+        bx, st = polygon_boxes(coords, lengths)
         boxes[lay], starts[lay] = bx, st
         ia, ib = meeting(bx, bx, tol)
         g = components(len(bx), ia, ib)
         ng = int(g.max()) + 1
-        gb = np.empty((ng, 4))
-        gb[:, :2] = np.inf
-        gb[:, 2:] = -np.inf
-        np.minimum.at(gb[:, 0], g, bx[:, 0])
-        np.minimum.at(gb[:, 1], g, bx[:, 1])
-        np.maximum.at(gb[:, 2], g, bx[:, 2])
-        np.maximum.at(gb[:, 3], g, bx[:, 3])
-        group[lay], gboxes[lay], offset[lay] = g, gb, total
+        group[lay], gboxes[lay], offset[lay] = g, group_boxes(bx, g, ng), total
         total += ng
     ei, ej = [], []
     for (a, b), d in halo.items():
