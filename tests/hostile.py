@@ -1832,41 +1832,59 @@ class Tally:
 
 
 # ----------------------------------------------------------------------------- sweeps
+#: the sweep's reading process: ``python -c SWEEP_CODE LOG MEMORY PATHS`` reads every
+#: path listed in PATHS (one a line) with ``read_layout`` and writes one JSON line each
+SWEEP_CODE = """
+import json, resource, sys
+log, memory, listing = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if memory:
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        memory = min(memory, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (memory, hard))
+from layoutgen.check.reader import read_layout
+from layoutgen.errors import LayoutReadError
+with open(listing) as f:
+    paths = f.read().splitlines()
+with open(log, "w", buffering=1) as out:
+    for p in paths:
+        try:
+            read_layout(p)
+            res = "ok"
+        except LayoutReadError as exc:
+            res = f"LayoutReadError: {exc}"
+        except BaseException as exc:  # reported, not hidden
+            res = f"{type(exc).__name__}: {exc}"
+        out.write(json.dumps(res) + "\\n")
+"""
+
+
 def read_sweep(paths: Sequence[Path], timeout: float = 120.0,
                memory: int | None = MEMORY) -> list[tuple[Path, str]]:
-    """``read_layout`` on every path, in one forked child (so a crash cannot take the
+    """``read_layout`` on every path, in one new process (so a crash cannot take the
     caller down): (path, "ok" | "LayoutReadError: ..." | "<Exception>: ..." | "crash ..."
-    | "hang") for each, in order. After a crash or hang the rest are not tried."""
+    | "hang") for each, in order. After a crash or hang the rest are not tried.
+
+    The process is a fresh interpreter, not a fork of the caller: the reader forks a
+    probe per file, and a fork of a test session's big heap costs tens of milliseconds.
+    """
     with tempfile.TemporaryDirectory(prefix="hostile-sweep-") as tmp:
         log = Path(tmp) / "log"
+        listing = Path(tmp) / "paths"
+        listing.write_text("".join(f"{p}\n" for p in paths))
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - child
-            code = 0
             try:
                 os.setsid()
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, 1)
                 os.dup2(devnull, 2)
-                set_memory_limit(memory)
-                from layoutgen.check.reader import read_layout
-                from layoutgen.errors import LayoutReadError
-
-                with open(log, "w", buffering=1) as out:
-                    for p in paths:
-                        try:
-                            read_layout(p)
-                            res = "ok"
-                        except LayoutReadError as exc:
-                            res = f"LayoutReadError: {exc}"
-                        except BaseException as exc:  # noqa: BLE001 - reported, not hidden
-                            res = f"{type(exc).__name__}: {exc}"
-                        out.write(json.dumps(res) + "\n")
-            except BaseException:
-                code = 3
+                os.execv(sys.executable, [sys.executable, "-c", SWEEP_CODE, str(log),
+                                          str(memory or 0), str(listing)])
             finally:
-                os._exit(code)
+                os._exit(3)
         deadline = time.monotonic() + timeout
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)

@@ -28,6 +28,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import gdstk
@@ -69,6 +70,14 @@ class Placement:
     def count(self) -> int:
         """Number of instances."""
         return len(self.offsets)
+
+    @cached_property
+    def one_matrix(self) -> np.ndarray | None:
+        """The linear part (2×2) every instance shares, or None when they differ (a
+        wafer's dies are all placed alike). Computed once: do not change ``matrices``
+        after reading it."""
+        m = self.matrices
+        return m[0].copy() if len(m) and (m == m[0]).all() else None
 
 
 @dataclass
@@ -385,6 +394,7 @@ def _probe(path: Path, kind: str, meanwhile: Callable[[], object] | None = None,
         if meanwhile is not None:
             meanwhile()
         return
+    import gc
     import resource
     import select
     import signal
@@ -394,6 +404,10 @@ def _probe(path: Path, kind: str, meanwhile: Callable[[], object] | None = None,
     if pid == 0:  # pragma: no cover - child
         code = 3
         try:
+            # what the parent made stays out of this child's collections: a collection
+            # touches every object it tracks, which copies each page of the parent's heap
+            # (tens of milliseconds, seconds under a big caller such as a test session)
+            gc.freeze()
             os.close(rfd)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 2)
@@ -411,9 +425,7 @@ def _probe(path: Path, kind: str, meanwhile: Callable[[], object] | None = None,
             if kind == "oas" and not lib.cells and path.stat().st_size > 64:
                 raise LayoutReadError(f"{path}: OASIS file holds no readable cell")
             del lib  # a corrupt library may crash when freed: let that happen here
-            import gc
-
-            gc.collect()
+            gc.collect()  # (only what this child made: the rest is frozen)
             code = 0
         except LayoutReadError as exc:
             os.write(wfd, str(exc).encode("utf-8", "replace")[:4000])
