@@ -190,7 +190,8 @@ class Engine:
             # every placement under n turns by quarter turns only: flattening keeps
             # the shapes exact (an angle off the axes moves a keyholed polygon's cut
             # edges apart by rounding; judged in their own frame they stay closed)
-            self._on_axes[n] = all(self._on_axes[p.child] and _quarter_turns(p.matrices)
+            self._on_axes[n] = all(self._on_axes[p.child] and _quarter_turns(
+                p.matrices if p.one_matrix is None else p.one_matrix[None])
                                    for p in c.placements)
         present = self.present(ROOT)
         self.enabled = self._enabled(present)
@@ -242,9 +243,16 @@ class Engine:
             if len(coords):
                 out[lay] = np.concatenate((coords.min(0), coords.max(0)))
         for p in c.placements:
+            one = p.one_matrix
+            if one is not None:  # one transformation: move one box by the offsets' span
+                lo, hi = p.offsets.min(0), p.offsets.max(0)
             for lay, bb in self.bbox(p.child).items():
-                placed = _boxes_of(bb, p.matrices, p.offsets)
-                nb = np.concatenate((placed[:, :2].min(0), placed[:, 2:].max(0)))
+                if one is not None:
+                    b0 = _boxes_of(bb, one[None], np.zeros((1, 2)))[0]
+                    nb = np.concatenate((b0[:2] + lo, b0[2:] + hi))
+                else:
+                    placed = _boxes_of(bb, p.matrices, p.offsets)
+                    nb = np.concatenate((placed[:, :2].min(0), placed[:, 2:].max(0)))
                 if lay in out:
                     o = out[lay]
                     nb = np.array([min(o[0], nb[0]), min(o[1], nb[1]), max(o[2], nb[2]),
@@ -338,7 +346,7 @@ class Engine:
         """
         relaxed = relaxed or {}
         # a magnified placement changes every length: its cell cannot be judged alone
-        masks = [np.abs(np.abs(np.linalg.det(p.matrices)) - 1.0) > 1e-9 for p in c.placements]
+        masks = [np.abs(np.abs(_det(p)) - 1.0) > 1e-9 for p in c.placements]
         if not c.placements:
             return masks
         base = np.concatenate(([0], np.cumsum([p.count for p in c.placements]))).astype(int)
@@ -348,50 +356,44 @@ class Engine:
         univ = [np.empty((0, 4))]
         for p in c.placements:
             box = self._cell_box(p.child)
-            univ.append(_boxes_of(box, p.matrices, p.offsets) if box is not None
+            univ.append(_placed_boxes(box, p) if box is not None
                         else np.full((p.count, 4), np.nan))
-        # boxes per layer: (owner group, owner index, box); own shapes: group -1
-        boxes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        pos: dict[str, np.ndarray] = {}  # item -> its row in boxes[layer], or -1
-        uids: dict[str, np.ndarray] = {}
+        # boxes per layer: (owner group, owner index, box); own shapes: group -1. Made
+        # row by row as asked (a wafer's dies have a box per layer: only the few that
+        # meet something else are looked at)
+        boxes: dict[str, tuple[_Column, _Column, _Column]] = {}
+        pos: dict[str, _Column] = {}  # item -> its row in boxes[layer], or -1
         for lay in USED_LAYERS:
-            grp, idx, bxs, uu = [], [], [], []
+            table = _LayerTable()
             if lay in c.own and len(c.own[lay][1]):
                 ob, _ = self._own_boxes(c.name, lay)
-                grp.append(np.full(len(ob), -1))
-                idx.append(np.arange(len(ob)))
-                bxs.append(ob)
-                uu.append(np.arange(n_items, n_items + len(ob)))
+                table.add(n_items, len(ob), -1, ob)
                 g_of.append(np.full(len(ob), -1))
                 i_of.append(np.arange(len(ob)))
                 n_items += len(ob)
                 univ.append(ob)
             for gi, p in enumerate(c.placements):
                 bb = self.bbox(p.child).get(lay)
-                if bb is None:
-                    continue
-                grp.append(np.full(p.count, gi))
-                idx.append(np.arange(p.count))
-                bxs.append(_boxes_of(bb, p.matrices, p.offsets))
-                uu.append(np.arange(base[gi], base[gi + 1]))
-            if grp:
-                boxes[lay] = (np.concatenate(grp), np.concatenate(idx), np.vstack(bxs))
-                uids[lay] = np.concatenate(uu)
-        for lay, u in uids.items():
-            pp = np.full(n_items, -1)
-            pp[u] = np.arange(len(u))
-            pos[lay] = pp
+                if bb is not None:
+                    table.add(int(base[gi]), p.count, gi, (bb, p))
+            if table.blocks:
+                boxes[lay] = (_Column(table, "group"), _Column(table, "index"),
+                              _Column(table, "box"))
+                pos[lay] = _Column(table, "row")
         gof, iof = np.concatenate(g_of), np.concatenate(i_of)
         ub = np.vstack(univ)
         live = np.nonzero(~np.isnan(ub[:, 0]))[0]
-        cu, cv = I.box_pairs(ub[live], max(self.halo.values()), both=False)
+        # pairs of a lattice (a wafer's dies) may come as groups, one per lattice step
+        steps: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        cu, cv = I.box_pairs(ub[live], max(self.halo.values()), both=False, groups=steps)
         cu, cv = live[cu], live[cv]  # each pair once
 
         # frame classes: groups placing one cell under one transformation
         local_frames: dict[int, np.ndarray] = {}
         for gi, p in enumerate(c.placements):
-            m0 = p.matrices[0]
-            if np.allclose(p.matrices, m0[None], rtol=0, atol=1e-12) and \
+            m0 = p.matrices[0] if p.one_matrix is None else p.one_matrix
+            if (p.one_matrix is not None or np.allclose(p.matrices, m0[None], rtol=0,
+                                                        atol=1e-12)) and \
                     abs(np.linalg.det(m0)) > 1e-12:
                 local_frames[gi] = np.linalg.inv(m0)
         frame_cls = np.full(len(c.placements) + 1, -1)  # the last entry: own shapes
@@ -406,6 +408,19 @@ class Engine:
             frame_cls[gi] = classes[key]
         all_offs = np.vstack([p.offsets for p in c.placements])
         ucls = frame_cls[gof]
+        # the pairs of a step group within one class are one distinct offset of it;
+        # the group's other pairs join the pairs judged one by one
+        by_step: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        for step, i, j in steps:
+            u, v = live[i], live[j]
+            ku, kv = ucls[u], ucls[v]
+            one = (ku == kv) & (ku >= 0)
+            for k in _distinct(ku[one]):
+                sel = one & (ku == k)
+                inv = local_frames[cls_rep[int(k)]]
+                by_step.append((int(k), u[sel], v[sel], (inv @ step)[None]))
+            if not one.all():
+                cu, cv = np.concatenate((cu, u[~one])), np.concatenate((cv, v[~one]))
         same = (ucls[cu] == ucls[cv]) & (ucls[cu] >= 0)
         su, sv = cu[same], cv[same]
         # the other pairs in both orders: a relation reads layer a on the first item
@@ -421,14 +436,16 @@ class Engine:
                 dxy = np.column_stack((inv[0, 0] * dxy[:, 0] + inv[0, 1] * dxy[:, 1],
                                        inv[1, 0] * dxy[:, 0] + inv[1, 1] * dxy[:, 1]))
             urel, inverse = _distinct_offsets(dxy, self.dbu)
-            by_class.append((int(k), sel, urel, inverse))
+            by_class.append((int(k), su[sel], sv[sel], urel, inverse))
+        for k, u, v, rel in by_step:  # (every pair at the one offset)
+            by_class.append((k, u, v, rel, None))
 
         def related(a: str, b: str, d: float, coarse: bool) -> tuple[np.ndarray, np.ndarray]:
             """Item pairs whose shapes on ``a`` and ``b`` come within ``d`` (judged on
             shape boxes, or on the items' whole boxes per layer when ``coarse``)."""
             out_u, out_v = [], []
             cover = not coarse and (a, b) in COVER_RELATIONS
-            for k, sel, urel, inverse in by_class:
+            for k, pu, pv, urel, inverse in by_class:
                 g = cls_rep[k]
                 child = c.placements[g].child
                 if a not in self.present(child) or b not in self.present(child):
@@ -443,10 +460,13 @@ class Engine:
                 # a on the first instance and b on the second (offset r), or the reverse
                 hit_u = _boxes_meet_shifted(fa, fb, urel, dl) | \
                     _boxes_meet_shifted(fa, fb, -urel, dl)
-                if hit_u.any():
-                    hits = sel[hit_u[inverse]]
-                    out_u.append(su[hits])
-                    out_v.append(sv[hits])
+                if inverse is None and hit_u[0]:
+                    out_u.append(pu)
+                    out_v.append(pv)
+                elif inverse is not None and hit_u.any():
+                    hits = hit_u[inverse]
+                    out_u.append(pu[hits])
+                    out_v.append(pv[hits])
             if a in pos and b in pos and len(ou):
                 left, right = pos[a][ou], pos[b][ov]
                 on = np.nonzero((left >= 0) & (right >= 0))[0]
@@ -514,7 +534,8 @@ class Engine:
         # solder touch, each ring is within one item, judged on its whole box
         if "CAP_SOLDER" in boxes:
             if solder_touch:
-                self._cavities(c, boxes, pos, cu, cv, masks)
+                self._cavities(c, boxes, pos, np.concatenate([cu, *(u for _, u, _, _ in by_step)]),
+                               np.concatenate([cv, *(v for _, _, v, _ in by_step)]), masks)
             else:
                 for a in CAVITY_LAYERS:
                     if a in boxes:
@@ -884,13 +905,91 @@ class Engine:
             for p in c.placements:
                 if "DIE" not in self.present(p.child):
                     continue
-                m2 = np.einsum("kij,ljm->klim", mats, p.matrices).reshape(-1, 2, 2)
-                o2 = (np.einsum("kij,lj->kli", mats, p.offsets) + offs[:, None, :]
-                      ).reshape(-1, 2)
+                if len(mats) == 1 and p.one_matrix is not None:
+                    # one transformation for all (a wafer's dies): kept as one matrix
+                    m2 = (mats[0] @ p.one_matrix)[None]
+                    o2 = (offs[:, None, :] + (p.offsets @ mats[0].T)[None]).reshape(-1, 2)
+                else:
+                    if len(mats) == 1 and len(offs) > 1:
+                        mats = np.broadcast_to(mats, (len(offs), 2, 2))
+                    m2 = np.einsum("kij,ljm->klim", mats, p.matrices).reshape(-1, 2, 2)
+                    o2 = (np.einsum("kij,lj->kli", mats, p.offsets) + offs[:, None, :]
+                          ).reshape(-1, 2)
                 if not _quarter_turns(m2):
                     return None
                 stack.append((p.child, m2, o2))
         return np.vstack(acc)
+
+
+class _LayerTable:
+    """The boxes of one layer's items in a cell, block by block (the cell's own
+    shapes, then each placement group's instances), made only for the rows asked."""
+
+    def __init__(self) -> None:
+        #: (first row, first item, count, group, boxes K×4 or (cell box, placement))
+        self.blocks: list[tuple[int, int, int, int, Any]] = []
+        self.rows = 0
+        self._full: dict[str, np.ndarray] = {}
+
+    def add(self, item0: int, count: int, group: int, source: Any) -> None:
+        self.blocks.append((self.rows, item0, count, group, source))
+        self.rows += count
+
+    def row_of(self, items: np.ndarray) -> np.ndarray:
+        """The row of each item (-1: the item has no box on this layer)."""
+        items = np.asarray(items)
+        out = np.full(items.shape, -1, dtype=np.int64)
+        for row0, item0, count, _, _ in self.blocks:
+            on = (items >= item0) & (items < item0 + count)
+            out[on] = items[on] - item0 + row0
+        return out
+
+    def column(self, what: str, rows: np.ndarray) -> np.ndarray:
+        """Group, index or box of each of ``rows``."""
+        rows = np.asarray(rows)
+        out = np.empty((*rows.shape, 4)) if what == "box" else np.empty(rows.shape, np.int64)
+        for row0, _, count, group, source in self.blocks:
+            on = (rows >= row0) & (rows < row0 + count)
+            if not on.any():
+                continue
+            k = rows[on] - row0
+            if what == "group":
+                out[on] = group
+            elif what == "index":
+                out[on] = k
+            elif isinstance(source, np.ndarray):
+                out[on] = source[k]
+            else:
+                bb, p = source
+                out[on] = _placed_boxes(bb, p, k)
+        return out
+
+    def full(self, what: str) -> np.ndarray:
+        if what not in self._full:
+            self._full[what] = self.column(what, np.arange(self.rows))
+        return self._full[what]
+
+
+class _Column:
+    """One column of a _LayerTable (or its item -> row map, ``what`` = "row"), indexed
+    like an array: by an integer array, or whole (``np.asarray``)."""
+
+    def __init__(self, table: _LayerTable, what: str) -> None:
+        self.table, self.what = table, what
+
+    def __len__(self) -> int:
+        return self.table.rows
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if self.what == "row":
+            return self.table.row_of(key)
+        if isinstance(key, np.ndarray) and key.dtype.kind in "iu":
+            return self.table.column(self.what, key)
+        return self.table.full(self.what)[key]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        a = self.table.full(self.what)
+        return a if dtype is None else a.astype(dtype)
 
 
 def _own_dies(eng: Engine, c: _Cell) -> list:
@@ -933,6 +1032,15 @@ def _die_polys(eng: Engine, name: str, mats: np.ndarray, offs: np.ndarray, acc: 
         o2 = (np.einsum("kij,lj->kli", mats, p.offsets) + offs[:, None, :]).reshape(-1, 2)
         _die_polys(eng, p.child, m2, o2, acc, memo)
     return acc
+
+
+def _det(p: Placement) -> np.ndarray:
+    """The determinant of each instance's linear part (K)."""
+    one = p.one_matrix
+    if one is not None:
+        return np.full(p.count, one[0, 0] * one[1, 1] - one[0, 1] * one[1, 0])
+    m = p.matrices
+    return m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0]
 
 
 def _quarter_turns(mats: np.ndarray) -> bool:
@@ -1001,10 +1109,27 @@ def _boxes_meet_each(fa: np.ndarray, fb: np.ndarray, d: float) -> np.ndarray:
     return out
 
 
+def _placed_boxes(box: np.ndarray, p: Placement, idx: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """Axis-parallel boxes (K×4) of ``box`` at each instance of ``p`` (or at the
+    instances ``idx``)."""
+    offs = p.offsets if idx is None else p.offsets[idx]
+    one = p.one_matrix
+    if one is None:
+        return _boxes_of(box, p.matrices if idx is None else p.matrices[idx], offs)
+    b0 = _boxes_of(box, one[None], np.zeros((1, 2)))[0]
+    out = np.empty((len(offs), 4))
+    out[:, :2] = offs + b0[:2]
+    out[:, 2:] = offs + b0[2:]
+    return out
+
+
 def _boxes_of(box: np.ndarray, mats: np.ndarray, offs: np.ndarray) -> np.ndarray:
-    """Axis-parallel boxes (K×4) of ``box`` under K transforms."""
+    """Axis-parallel boxes (K×4) of ``box`` under K transforms (or under one matrix,
+    ``mats`` 1×2×2, with K offsets)."""
     corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]])
-    if len(mats) > 1 and (mats == mats[0]).all():  # one transformation: move one box
+    if len(mats) == 1 and len(offs) > 1 or len(mats) > 1 and (mats == mats[0]).all():
+        # one transformation (one matrix for every offset, or all alike): move one box
         pts = corners @ mats[0].T
         b0 = np.concatenate((pts.min(0), pts.max(0)))
         return np.tile(offs, 2) + b0
