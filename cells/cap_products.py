@@ -30,6 +30,7 @@ Builds write nothing: they return :class:`layoutgen.spec.Artifact` objects whose
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 from collections.abc import Callable
@@ -48,10 +49,11 @@ from layoutgen.spec import Artifact, BuildResult, Param, ProductKind, Spec
 from layoutgen.wafer import (
     WaferGrid,
     die_grid,
+    die_runs,
     place_dies,
     wafer_dims,
-    wafer_map_csv,
-    wafer_map_json,
+    wafer_map_csv_pieces,
+    wafer_map_json_pieces,
     wafer_outline,
     wafer_params,
 )
@@ -108,11 +110,29 @@ def _subset(grid: WaferGrid, keep: np.ndarray) -> WaferGrid:
 
 def _mirrored(grid: WaferGrid) -> WaferGrid:
     """The grid mirrored about the wafer's Y axis, in place_dies order."""
-    cx, cy = -grid.centers[:, 0], grid.centers[:, 1]
-    cols = grid.cols.max() - grid.cols if len(grid.cols) else grid.cols
-    order = np.lexsort((cx, -cy))
-    return dataclasses.replace(grid, centers=np.column_stack((cx, cy))[order],
-                               rows=grid.rows[order], cols=cols[order])
+    order = _mirror_order(grid.centers)
+    centers = grid.centers[order]
+    np.negative(centers[:, 0], out=centers[:, 0])
+    cols = grid.cols[order]
+    return dataclasses.replace(grid, centers=centers, rows=grid.rows[order],
+                               cols=cols.max() - cols if len(cols) else cols)
+
+
+def _mirror_order(centers: np.ndarray) -> np.ndarray:
+    """``np.lexsort((-x, -y))`` of die centres (N×2, µm): y descending, then mirrored x
+    ascending. For centres in die_grid order (y descending, then x strictly ascending)
+    that is each row reversed, found without sorting."""
+    x, y = centers[:, 0], centers[:, 1]
+    if len(y) < 2:
+        return np.arange(len(y))
+    dy = np.diff(y)
+    new_row = dy != 0
+    if not np.all((dy < 0) | (~new_row & (np.diff(x) > 0))):
+        return np.lexsort((-x, -y))
+    starts = np.flatnonzero(np.concatenate(([True], new_row)))
+    ends = np.append(starts[1:], len(y))
+    row = np.cumsum(np.concatenate(([True], new_row))) - 1
+    return (starts + ends - 1)[row] - np.arange(len(y))
 
 
 def _nearest_zero(values: np.ndarray) -> float:
@@ -192,7 +212,8 @@ def _too_few(spec: Spec, grid: WaferGrid, sites: int, diameter: float, exclusion
 
 
 def _with_sites(map_json: str, sites: list[dict[str, Any]]) -> str:
-    """The wafer map JSON text with an ``align_sites`` list added.
+    """The wafer map JSON text (or its first piece, up to the die list at least) with an
+    ``align_sites`` list added.
 
     Equal to re-encoding the whole document with ``indent=1, sort_keys=True``
     (``align_sites`` sorts first), without re-encoding the die list, which is slow.
@@ -247,21 +268,25 @@ def build_capped_wafer(spec: Spec, layers: LayerMap) -> BuildResult:
                  for (x, y), r, c in zip(sites, full.rows[mask], full.cols[mask], strict=True)]
 
     def write_map_json(path: Path) -> Path:
-        doc = wafer_map_json(grid, name, diameter, exclusion, notch)
-        return io.write_text(path, _with_sites(doc, site_rows))
+        # (written piece by piece: the first piece holds the text before the dies)
+        pieces = wafer_map_json_pieces(grid, name, diameter, exclusion, notch)
+        return io.write_text(path, itertools.chain([_with_sites(next(pieces), site_rows)],
+                                                   pieces))
 
     artifacts = [_layout_artifact(f"{name}.gds", top, "layout"),
                  Artifact(f"{name}_wafermap.json", write_map_json, "wafer map"),
                  Artifact(f"{name}_wafermap.csv",
-                          lambda path: io.write_text(path, wafer_map_csv(grid)), "wafer map")]
+                          lambda path: io.write_text(path, wafer_map_csv_pieces(grid)),
+                          "wafer map")]
     mgrid = _mirrored(grid)
+    mruns = die_runs(mgrid)  # (the same arrays on every plate)
     plates = []
     for plate, layer_name, tone, how in PLATES:
         lay, dt = layers.spec(layer_name)
         ptop = gdstk.Cell(f"{name}_{plate}")
         mdie = _mirrored_cell(die, lay, dt)
         if mdie is not None:
-            place_dies(ptop, mdie, mgrid)
+            place_dies(ptop, mdie, mgrid, runs=mruns)
         msite = _mirrored_cell(site, lay, dt)
         if msite is not None:
             for x, y in sites:

@@ -160,11 +160,20 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    """Write a text file atomically (UTF-8, ``\\n`` line ends)."""
+def write_text(path: str | Path, text: str | Iterable[str]) -> Path:
+    """Write a text file atomically (UTF-8, ``\\n`` line ends).
+
+    Args:
+        path: the file.
+        text: its text, or pieces of it (written one after the other, so that a long
+            text need not be held whole).
+    """
     path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8", newline="\n")
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        if isinstance(text, str):
+            fh.write(text)
+        else:
+            fh.writelines(text)
     return path
 
 

@@ -2,7 +2,9 @@
 
 - The wafer map JSON and CSV (``layoutgen.wafer``) are byte-identical to the reference
   encoders they replace: ``json.dumps(doc, indent=1, sort_keys=True)`` (the pure-Python
-  encoder) over one dict per die, and ``csv.writer`` rows.
+  encoder) over one dict per die, and ``csv.writer`` rows, whole and in pieces.
+- The die grid, the arrays that place it and the mirrored order of the cap plates are
+  what the sorting and per-row implementations they replace gave.
 - Each command imports what it needs only: ``--version`` neither gdstk nor numpy, a
   build only its own product kind's cells and no picture or report code, a check
   neither ``cells`` nor ``importlib.metadata`` nor ``xml.sax`` (which pulls
@@ -29,12 +31,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from layoutgen import wafer
 from layoutgen.layers import xml_escape
 from layoutgen.wafer import (
+    GRID_OFFSETS,
     WaferGrid,
     die_grid,
     wafer_map_csv,
+    wafer_map_csv_pieces,
     wafer_map_json,
+    wafer_map_json_pieces,
     wafer_map_rows,
 )
 
@@ -83,7 +89,10 @@ def assert_same(grid: WaferGrid, product: str = "w", diameter: float = 300_000.0
     fast = wafer_map_json(grid, product, diameter, exclusion, notch)
     assert fast.encode() == reference_json(grid, product, diameter, exclusion, notch).encode()
     assert json.loads(fast)["die_count"] == grid.count
+    pieces = list(wafer_map_json_pieces(grid, product, diameter, exclusion, notch))
+    assert "".join(pieces) == fast and pieces[0].startswith("{\n")
     assert wafer_map_csv(grid).encode() == reference_csv(grid).encode()
+    assert "".join(wafer_map_csv_pieces(grid)) == wafer_map_csv(grid)
     assert repr(wafer_map_rows(grid)) == repr(reference_rows(grid))  # (NaN != NaN)
     for mine, ref in zip(wafer_map_rows(grid), reference_rows(grid), strict=True):
         assert [type(v) for v in mine.values()] == [type(v) for v in ref.values()]
@@ -134,6 +143,48 @@ def test_odd_numbers_and_names() -> None:
     grid32 = grid_of(np.asarray(centers[:4], dtype=np.float32), die=(np.float64(1.1), 2),
                      step=(np.float64(1.7), 3), usable_radius=np.float64(-0.0))
     assert_same(grid32, "w", np.float64(450_000.0), 2999.5, np.float64(0.1))
+
+
+def test_extreme_integers() -> None:
+    big = np.iinfo(np.int64)
+    grid = grid_of([(1.0, 2.0)] * 6, rows=np.array([big.min, big.max, -1, 0, 2**32, -(2**32)]),
+                   cols=np.array([0, 9, 10, 99, 100, big.max], dtype=np.int64))
+    assert_same(grid)
+    assert_same(grid_of([(0.5, -0.5)], rows=np.array([0]), cols=np.array([0])))
+
+
+def test_coordinates_found_by_row_and_column() -> None:
+    """x by column and y by row when they determine them (few rows and columns, many
+    dies), by sorting when they do not: the same text either way."""
+    n = 40
+    rows, cols = np.arange(n) // 8, np.arange(n) % 8
+    xs, ys = cols * 1.5 - 3.0, rows * -2.25 + 0.0
+    assert_same(grid_of(np.column_stack((xs, ys)), rows=rows, cols=cols))
+    for i, bad in [(5, 0.1), (17, -0.0), (39, math.nan), (0, 1e300)]:
+        other = xs.copy()
+        other[i] = bad  # a column whose dies differ in x: found by sorting
+        assert_same(grid_of(np.column_stack((other, ys)), rows=rows, cols=cols))
+        other = ys.copy()
+        other[i] = bad
+        assert_same(grid_of(np.column_stack((xs, other)), rows=rows, cols=cols))
+    zero = np.zeros(n)  # 0.0 and -0.0 in one column and one row
+    zero[::3] = -0.0
+    assert_same(grid_of(np.column_stack((zero, zero)), rows=rows, cols=cols))
+    gaps = grid_of(np.column_stack((xs, ys)), rows=rows * 3 - 7, cols=cols * 2)  # unused keys
+    assert_same(gaps)
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7])
+def test_dies_in_blocks(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """Lines made a block of dies at a time join as one text (the ``,`` between JSON dies
+    too), whether the last block is full or not."""
+    monkeypatch.setattr(wafer, "_BLOCK", block)
+    for n in (1, 2, 3, 6, 7, 8, 15):
+        centers = [(-1.5 * i, 0.1 * (i % 4)) for i in range(n)]
+        grid = grid_of(centers, rows=np.arange(n) // 3, cols=np.arange(n) % 3)
+        assert_same(grid)
+        if n > block:
+            assert len(list(wafer_map_csv_pieces(grid))) == 1 + -(-n // block)
 
 
 def test_non_finite_centres_encode_as_json_does() -> None:
@@ -329,11 +380,108 @@ def _refs(cell) -> list[tuple]:
             for r in cell.references]
 
 
+def reference_die_grid(wafer_diameter: float, edge_exclusion: float, die, step,
+                       offset: str = "auto") -> WaferGrid:
+    """layoutgen.wafer.die_grid as it was (a full mesh per offset, then a sort)."""
+    from layoutgen.geometry import snap
+
+    radius = wafer_diameter / 2 - edge_exclusion
+    counts, results = {}, {}
+    names = list(GRID_OFFSETS) if offset == "auto" else [offset]
+    for name in names:
+        off = GRID_OFFSETS[name]
+        nx = int(math.ceil(radius / step[0])) + 2
+        ny = int(math.ceil(radius / step[1])) + 2
+        gx, gy = np.meshgrid(np.arange(-nx, nx + 1), np.arange(-ny, ny + 1))
+        cx, cy = (gx + off[0]) * step[0], (gy + off[1]) * step[1]
+        fx, fy = np.abs(cx) + die[0] / 2, np.abs(cy) + die[1] / 2
+        ok = fx * fx + fy * fy <= radius * radius
+        counts[name] = int(ok.sum())
+        results[name] = (cx[ok], cy[ok], np.column_stack((gx[ok], gy[ok])))
+    best = max(names, key=lambda n: (counts[n], -names.index(n)))
+    cx, cy, idx = results[best]
+    order = np.lexsort((cx, -cy))
+    cx, cy, idx = cx[order], cy[order], idx[order]
+    rows = (idx[:, 1].max() - idx[:, 1]) if len(idx) else idx[:, 1]
+    cols = (idx[:, 0] - idx[:, 0].min()) if len(idx) else idx[:, 0]
+    return WaferGrid(snap(np.column_stack((cx, cy))), rows.astype(int), cols.astype(int), best,
+                     counts, step, die, radius)
+
+
+def assert_same_grid(mine: WaferGrid, ref: WaferGrid) -> None:
+    assert (mine.offset, mine.counts, mine.step, mine.die, mine.usable_radius) == \
+        (ref.offset, ref.counts, ref.step, ref.die, ref.usable_radius)
+    for name in ("centers", "rows", "cols"):
+        a, b = getattr(mine, name), getattr(ref, name)
+        assert (a.dtype, a.shape, a.tobytes()) == (b.dtype, b.shape, b.tobytes()), name
+
+
+@pytest.mark.parametrize(("diameter", "exclusion", "die", "step"), [
+    (200_000.0, 3000.0, (2000.0, 2000.0), (2100.0, 2100.0)),      # W-CAP
+    (450_000.0, 3000.0, (2000.0, 2000.0), (2100.0, 2100.0)),
+    (300_000.0, 5000.0, (3333.333, 2777.777), (3413.333, 2857.777)),
+    (25_000.0, 3000.0, (5000.0, 4000.0), (5080.0, 4080.0)),
+    (25_000.0, 3000.0, (30_000.0, 30_000.0), (30_080.0, 30_080.0)),  # no die
+])
+@pytest.mark.parametrize("offset", ["auto", *GRID_OFFSETS])
+def test_die_grid_is_what_it_was(diameter, exclusion, die, step, offset) -> None:
+    assert_same_grid(die_grid(diameter, exclusion, die, step, offset),
+                     reference_die_grid(diameter, exclusion, die, step, offset))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.floats(25_000, 200_000), st.floats(0, 10_000), st.floats(700, 30_000),
+       st.floats(700, 30_000), st.floats(0, 300), st.floats(0, 300),
+       st.sampled_from(["auto", *GRID_OFFSETS]))
+def test_any_die_grid_is_what_it_was(diameter, exclusion, w, h, sx, sy, offset) -> None:
+    if exclusion >= diameter / 2:
+        return
+    step = (w + sx, h + sy)
+    assert_same_grid(die_grid(diameter, exclusion, (w, h), step, offset),
+                     reference_die_grid(diameter, exclusion, (w, h), step, offset))
+
+
+def test_die_grid_refuses_a_step_of_zero() -> None:
+    with pytest.raises(ValueError, match="step"):
+        die_grid(100_000.0, 3000.0, (0.0, 10.0), (0.0, 10.0))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([-2.0, -0.0, 0.0, 1.5, 3.0, math.nan]),
+                          st.sampled_from([-1.0, -0.0, 0.0, 2.0, 7.5])), max_size=12),
+       st.booleans())
+def test_mirror_order_is_the_lexsort(centers, grid_order) -> None:
+    from cells.cap_products import _mirror_order
+
+    arr = np.array(centers, dtype=float).reshape(-1, 2)
+    if grid_order:  # (the fast path: y descending, then x ascending)
+        arr = arr[np.lexsort((arr[:, 0], -arr[:, 1]))] if len(arr) else arr
+    assert np.array_equal(_mirror_order(arr), np.lexsort((-arr[:, 0], -arr[:, 1])))
+
+
+@pytest.mark.parametrize("diameter", [25_000.0, 200_000.0, 300_000.0])
+def test_mirrored_die_grids(diameter: float) -> None:
+    from cells.cap_products import _align_mask, _mirror_order, _mirrored, _subset
+
+    full = die_grid(diameter, 3000.0, (4000.0, 3000.0), (4080.0, 3080.0))
+    for grid in (full, _subset(full, ~_align_mask(full, 4)),
+                 _subset(full, np.arange(full.count) % 5 != 0)):
+        c = grid.centers
+        order = np.lexsort((-c[:, 0], -c[:, 1]))
+        assert np.array_equal(_mirror_order(c), order)
+        # the mirrored grid as it was made: x negated, then sorted
+        mine = _mirrored(grid)
+        ref = np.column_stack((-c[:, 0], c[:, 1]))[order]
+        assert mine.centers.tobytes() == ref.tobytes()
+        assert np.array_equal(mine.rows, grid.rows[order])
+        assert np.array_equal(mine.cols, (grid.cols.max() - grid.cols)[order])
+
+
 @pytest.mark.parametrize("case", ["300", "450", "holes", "unsorted", "empty", "one"])
 def test_place_dies_places_what_it_did(case: str) -> None:
     import gdstk
 
-    from layoutgen.wafer import place_dies
+    from layoutgen.wafer import die_runs, place_dies
 
     if case in ("300", "450"):
         d = float(case) * 1000
@@ -356,3 +504,6 @@ def test_place_dies_places_what_it_did(case: str) -> None:
     assert place_dies(mine, die, grid, (0.25, -0.5)) == \
         reference_place_dies(ref, die, grid, (0.25, -0.5))
     assert _refs(mine) == _refs(ref)
+    again = gdstk.Cell("AGAIN")  # the runs computed once, given to each placement
+    place_dies(again, die, grid, (0.25, -0.5), runs=die_runs(grid))
+    assert _refs(again) == _refs(ref)

@@ -225,6 +225,21 @@ def test_atomic_path_and_write_text(tmp_path: Path) -> None:
     assert target.read_bytes() == b"new\r\n"
 
 
+def test_write_text_in_pieces(tmp_path: Path) -> None:
+    pieces = ["{\n", "é\u2028", "", "x\r\n" * 1000, "end\n"]
+    target = io.write_text(tmp_path / "p.txt", iter(pieces))
+    assert target.read_bytes() == "".join(pieces).encode("utf-8")
+
+    def failing():
+        yield "half"
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError):
+        io.write_text(target, failing())
+    assert target.read_bytes() == "".join(pieces).encode("utf-8")  # the old file, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["p.txt"]
+
+
 # ----------------------------------------------------------------------------- cells
 def test_every_referenced_cell_is_written_once_sorted(tmp_path: Path) -> None:
     top = sample_hierarchy()
