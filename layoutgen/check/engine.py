@@ -24,7 +24,6 @@ The scribe checks always see every die outline of the layout.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -453,13 +452,16 @@ class Engine:
                 if cover and (a, b) in relaxed.get(g, ()):
                     continue
                 dl = d * math.sqrt(abs(np.linalg.det(local_frames[g])))
-                if coarse:
-                    fa, fb = self.bbox(child)[a][None], self.bbox(child)[b][None]
-                else:
+                ca, cb = self.bbox(child)[a][None], self.bbox(child)[b][None]
+                # a on the first instance and b on the second (offset r), or the reverse:
+                # on the layers' whole boxes, then (where those meet) on the fine boxes
+                hit_u = _boxes_meet_shifted(ca, cb, urel, dl) | \
+                    _boxes_meet_shifted(ca, cb, -urel, dl)
+                if not coarse and hit_u.any():
                     fa, fb = self.fine_boxes(child, a), self.fine_boxes(child, b)
-                # a on the first instance and b on the second (offset r), or the reverse
-                hit_u = _boxes_meet_shifted(fa, fb, urel, dl) | \
-                    _boxes_meet_shifted(fa, fb, -urel, dl)
+                    on = np.nonzero(hit_u)[0]
+                    hit_u[on] = _boxes_meet_shifted(fa, fb, urel[on], dl) | \
+                        _boxes_meet_shifted(fa, fb, -urel[on], dl)
                 if inverse is None and hit_u[0]:
                     out_u.append(pu)
                     out_v.append(pv)
@@ -753,7 +755,7 @@ class Engine:
                     raw: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[bytes, np.ndarray]:
         """(hash of a window's geometry relative to its die's corner, that corner)."""
         origin = np.round(core[:2] / self.dbu) * self.dbu
-        h = hashlib.blake2b(digest_size=20)
+        h = I.blake2b(digest_size=20)
         h.update(np.round((window - np.tile(origin, 2)) / self.dbu).astype(np.int64).tobytes())
         h.update(np.round((core - np.tile(origin, 2)) / self.dbu).astype(np.int64).tobytes())
         for lay in sorted(raw):

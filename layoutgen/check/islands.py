@@ -16,12 +16,16 @@ whole scope instead.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
+
+try:  # the BLAKE2 module alone: hashlib also loads OpenSSL's bindings (6-8 ms a start)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
 
 Raw = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -368,7 +372,7 @@ def partition(raw: Raw, halo: dict[tuple[str, str], float], dbu: float) -> Islan
         np.minimum.at(origins[:, 0], lab, boxes[lay][:, 0])
         np.minimum.at(origins[:, 1], lab, boxes[lay][:, 1])
     origins = np.round(origins / dbu) * dbu
-    hashes = [hashlib.blake2b(digest_size=16) for _ in range(count)]
+    hashes = [blake2b(digest_size=16) for _ in range(count)]
     parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
     for lay in layers:
         coords, lengths = raw[lay]

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from layoutgen.io import write_text
 from layoutgen.layers import xml_escape as escape
 
 
@@ -145,6 +144,8 @@ class Report:
 
     def write_json(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` as JSON (atomically)."""
+        from layoutgen.io import write_text  # (on demand: io loads tempfile and hashlib)
+
         return write_text(path, json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n")
 
     def table(self, max_messages: int = 20) -> str:
@@ -213,4 +214,6 @@ class Report:
 
     def write_lyrdb(self, path: str | Path, top_cell: str = "TOP") -> Path:
         """Write :meth:`lyrdb` to ``path`` (atomically)."""
+        from layoutgen.io import write_text
+
         return write_text(path, self.lyrdb(top_cell))
