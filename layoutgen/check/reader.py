@@ -128,7 +128,8 @@ class LayoutData:
 
 
 def _ref_transform(ref: gdstk.Reference) -> tuple[np.ndarray, np.ndarray]:
-    """(K×2×2 matrices, K×2 offsets) of a gdstk reference, repetition expanded."""
+    """(2×2 matrix, K×2 offsets) of a gdstk reference, repetition expanded: every
+    instance has the one matrix."""
     m = ref.magnification
     c, s = math.cos(ref.rotation), math.sin(ref.rotation)
     # a quarter turn is exact: cos(pi) = -1 with sin(pi) = 1.2e-16 would move every
@@ -141,11 +142,11 @@ def _ref_transform(ref: gdstk.Reference) -> tuple[np.ndarray, np.ndarray]:
     c, s = c * m, s * m
     f = -1.0 if ref.x_reflection else 1.0  # (a mirror about x first, then the rotation)
     x, y = ref.origin
+    mat = np.array([[c, -s * f], [s, c * f]])
     if not ref.repetition.size:  # the common case, without numpy's per-call overhead
-        return np.array([[[c, -s * f], [s, c * f]]]), np.array([[x, y]], dtype=float)
+        return mat, np.array([[x, y]], dtype=float)
     offs = np.array([x, y], dtype=float) + np.asarray(ref.repetition.get_offsets(), dtype=float)
-    mats = np.broadcast_to(np.array([[c, -s * f], [s, c * f]]), (len(offs), 2, 2)).copy()
-    return mats, offs
+    return mat, offs
 
 
 def topo_order(cells: dict[str, CellData], roots: list[str]) -> list[str]:
@@ -254,8 +255,14 @@ def from_library(lib: gdstk.Library | list[gdstk.Cell], source: str, dbu: float)
                 grouped.setdefault(child, []).append(_ref_transform(ref))
                 referenced.add(child)
             for child in sorted(grouped):
-                mats = np.concatenate([g[0] for g in grouped[child]])
-                offs = np.concatenate([g[1] for g in grouped[child]])
+                refs = grouped[child]
+                offs = np.concatenate([o for _, o in refs]) if len(refs) > 1 else refs[0][1]
+                first = refs[0][0]
+                key = first.tolist()
+                if all(m.tolist() == key for m, _ in refs):
+                    mats = np.broadcast_to(first, (len(offs), 2, 2)).copy()
+                else:
+                    mats = np.concatenate([np.broadcast_to(m, (len(o), 2, 2)) for m, o in refs])
                 cd.placements.append(Placement(child, mats, offs))
             cells[gc.name] = cd
     if CONTEXT_CELL in cells:
@@ -324,9 +331,16 @@ def _check_extent(data: LayoutData, order: list[str]) -> None:
                 x1, y1 = max(x1, ax + ex), max(y1, ay + ey)
                 continue
             with np.errstate(all="ignore"):
-                at = np.einsum("kij,j->ki", p.matrices, (cx, cy)) + p.offsets
-                ext = np.einsum("kij,j->ki", np.abs(p.matrices), (hx, hy))
-                lo, hi = (at - ext).min(axis=0), (at + ext).max(axis=0)
+                m = p.one_matrix
+                if m is not None:  # one matrix: the offsets' span moves one box
+                    at = m @ (cx, cy)
+                    ext = np.abs(m) @ (hx, hy)
+                    lo = p.offsets.min(axis=0) + at - ext
+                    hi = p.offsets.max(axis=0) + at + ext
+                else:
+                    at = np.einsum("kij,j->ki", p.matrices, (cx, cy)) + p.offsets
+                    ext = np.einsum("kij,j->ki", np.abs(p.matrices), (hx, hy))
+                    lo, hi = (at - ext).min(axis=0), (at + ext).max(axis=0)
             x0, y0 = min(x0, float(lo[0])), min(y0, float(lo[1]))
             x1, y1 = max(x1, float(hi[0])), max(y1, float(hi[1]))
         if x0 > x1:
