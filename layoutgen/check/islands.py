@@ -121,16 +121,22 @@ def _lattice(v: np.ndarray) -> tuple[float, np.ndarray] | None:
     """(step, integer index of each value) when the values ``v`` (µm) are ``v.min()``
     plus whole multiples of one step (to 1e-6 µm): a row or column of a die grid.
     A single distinct value gives step 0 and every index 0."""
-    u = np.sort(v)
-    gaps = np.diff(u)
-    gaps = gaps[gaps > 1e-6]
-    if not len(gaps):
+    lo = float(v.min())
+    rel = v - lo
+    up = rel[rel > 1e-6]
+    if not len(up):
         return 0.0, np.zeros(len(v), dtype=np.int64)
-    step = float(gaps.min())
-    k = np.rint((v - u[0]) / step)
-    if np.abs(v - (u[0] + k * step)).max() > 1e-6:
-        return None
-    return step, k.astype(np.int64)
+    # the step: the nearest value above the lowest (a die grid's second column), else
+    # the smallest gap between neighbouring values (found by sorting)
+    for step in (float(up.min()), None):
+        if step is None:
+            gaps = np.diff(np.sort(up))
+            gaps = gaps[gaps > 1e-6]
+            step = float(min(up.min(), gaps.min() if len(gaps) else np.inf))
+        k = np.rint(rel / step)
+        if np.abs(rel - k * step).max() <= 1e-6:
+            return step, k.astype(np.int64)
+    return None
 
 
 def _lattice_pairs(b: np.ndarray, d: float, both: bool,
@@ -149,14 +155,16 @@ def _lattice_pairs(b: np.ndarray, d: float, both: bool,
     the first box of each pair to the second, first boxes, second boxes)."""
     n = len(b)
     dg = _slack(d)
-    size = np.rint(np.column_stack((b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])) * 1e6)
+    sw, sh = np.rint((b[:, 2] - b[:, 0]) * 1e6), np.rint((b[:, 3] - b[:, 1]) * 1e6)
     # the size of most boxes, if most have one size: one of five boxes spread over
     # the list (the placements of one cell come together) has it
-    on = np.zeros(n, dtype=bool)
+    on = None
     for k in (0, n // 4, n // 2, 3 * n // 4, n - 1):
-        same = (size == size[k]).all(1)
-        if same.sum() > on.sum():
-            common, on = size[k], same
+        same = (sw == sw[k]) & (sh == sh[k])
+        if on is None or same.sum() > on.sum():
+            common, on = np.array([sw[k], sh[k]]), same
+        if on.sum() * 2 >= n:
+            break
     if on.sum() * 2 < n:
         return None
     ids = np.nonzero(on)[0]
