@@ -1833,31 +1833,30 @@ class Tally:
 
 
 # ----------------------------------------------------------------------------- sweeps
-#: the sweep's reading process: ``python -c SWEEP_CODE LOG MEMORY PATHS`` reads every
-#: path listed in PATHS (one a line) with ``read_layout`` and writes one JSON line each
-SWEEP_CODE = """
-import json, resource, sys
-log, memory, listing = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-if memory:
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        memory = min(memory, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (memory, hard))
-from layoutgen.check.reader import read_layout
-from layoutgen.errors import LayoutReadError
-with open(listing) as f:
-    paths = f.read().splitlines()
-with open(log, "w", buffering=1) as out:
-    for p in paths:
-        try:
-            read_layout(p)
-            res = "ok"
-        except LayoutReadError as exc:
-            res = f"LayoutReadError: {exc}"
-        except BaseException as exc:  # reported, not hidden
-            res = f"{type(exc).__name__}: {exc}"
-        out.write(json.dumps(res) + "\\n")
-"""
+def _sweep(log: str, memory: str, listing: str) -> None:
+    """The sweep's reading process (``python -c SWEEP_CODE LOG MEMORY PATHS``): under
+    the memory limit (0: none), ``read_layout`` on every path listed in PATHS (one a
+    line), one JSON line each in LOG."""
+    set_memory_limit(int(memory))
+    from layoutgen.check.reader import read_layout
+    from layoutgen.errors import LayoutReadError
+
+    with open(listing) as f:
+        paths = f.read().splitlines()
+    with open(log, "w", buffering=1) as out:
+        for p in paths:
+            try:
+                read_layout(p)
+                res = "ok"
+            except LayoutReadError as exc:
+                res = f"LayoutReadError: {exc}"
+            except BaseException as exc:  # noqa: BLE001 - reported, not hidden
+                res = f"{type(exc).__name__}: {exc}"
+            out.write(json.dumps(res) + "\n")
+
+
+SWEEP_CODE = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+              "import hostile; hostile._sweep(*sys.argv[1:])")
 
 
 def read_sweep(paths: Sequence[Path], timeout: float = 120.0,

@@ -247,7 +247,7 @@ class Engine:
                 lo, hi = p.offsets.min(0), p.offsets.max(0)
             for lay, bb in self.bbox(p.child).items():
                 if one is not None:
-                    b0 = _boxes_of(bb, one[None], np.zeros((1, 2)))[0]
+                    b0 = _box_under(bb, one)
                     nb = np.concatenate((b0[:2] + lo, b0[2:] + hi))
                 else:
                     placed = _boxes_of(bb, p.matrices, p.offsets)
@@ -390,10 +390,10 @@ class Engine:
         # frame classes: groups placing one cell under one transformation
         local_frames: dict[int, np.ndarray] = {}
         for gi, p in enumerate(c.placements):
-            m0 = p.matrices[0] if p.one_matrix is None else p.one_matrix
-            if (p.one_matrix is not None or np.allclose(p.matrices, m0[None], rtol=0,
-                                                        atol=1e-12)) and \
-                    abs(np.linalg.det(m0)) > 1e-12:
+            m0 = p.one_matrix
+            if m0 is None and np.allclose(p.matrices, p.matrices[0][None], rtol=0, atol=1e-12):
+                m0 = p.matrices[0]
+            if m0 is not None and abs(np.linalg.det(m0)) > 1e-12:
                 local_frames[gi] = np.linalg.inv(m0)
         frame_cls = np.full(len(c.placements) + 1, -1)  # the last entry: own shapes
         classes: dict[tuple[str, bytes], int] = {}
@@ -907,16 +907,7 @@ class Engine:
             for p in c.placements:
                 if "DIE" not in self.present(p.child):
                     continue
-                if len(mats) == 1 and p.one_matrix is not None:
-                    # one transformation for all (a wafer's dies): kept as one matrix
-                    m2 = (mats[0] @ p.one_matrix)[None]
-                    o2 = (offs[:, None, :] + (p.offsets @ mats[0].T)[None]).reshape(-1, 2)
-                else:
-                    if len(mats) == 1 and len(offs) > 1:
-                        mats = np.broadcast_to(mats, (len(offs), 2, 2))
-                    m2 = np.einsum("kij,ljm->klim", mats, p.matrices).reshape(-1, 2, 2)
-                    o2 = (np.einsum("kij,lj->kli", mats, p.offsets) + offs[:, None, :]
-                          ).reshape(-1, 2)
+                m2, o2 = _compose(mats, offs, p)
                 if not _quarter_turns(m2):
                     return None
                 stack.append((p.child, m2, o2))
@@ -1022,7 +1013,7 @@ def _die_polys(eng: Engine, name: str, mats: np.ndarray, offs: np.ndarray, acc: 
             holes = [np.asarray(r.coords)[:-1] for r in poly.interiors]
             if holes:
                 for k in range(len(offs)):
-                    m, o = mats[k], offs[k]
+                    m, o = mats[k if len(mats) > 1 else 0], offs[k]
                     acc.append(shapely.Polygon(pts @ m.T + o, [h @ m.T + o for h in holes]))
             else:  # every placement at once
                 rings = _transform(pts, mats, offs).reshape(len(offs), len(pts), 2)
@@ -1030,10 +1021,24 @@ def _die_polys(eng: Engine, name: str, mats: np.ndarray, offs: np.ndarray, acc: 
     for p in c.placements:
         if "DIE" not in eng.present(p.child):
             continue
-        m2 = np.einsum("kij,ljm->klim", mats, p.matrices).reshape(-1, 2, 2)
-        o2 = (np.einsum("kij,lj->kli", mats, p.offsets) + offs[:, None, :]).reshape(-1, 2)
+        m2, o2 = _compose(mats, offs, p)
         _die_polys(eng, p.child, m2, o2, acc, memo)
     return acc
+
+
+def _compose(mats: np.ndarray, offs: np.ndarray, p: Placement
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The instances of ``p`` placed by each of K transforms (``mats`` K×2×2, or 1×2×2
+    for all K ``offs``): (matrices, offsets) instance after instance within each
+    transform; the matrices are one (1×2×2) when one matrix serves all (a wafer's
+    dies)."""
+    if len(mats) == 1 and p.one_matrix is not None:
+        return ((mats[0] @ p.one_matrix)[None],
+                (offs[:, None, :] + (p.offsets @ mats[0].T)[None]).reshape(-1, 2))
+    if len(mats) == 1 and len(offs) > 1:
+        mats = np.broadcast_to(mats, (len(offs), 2, 2))
+    return (np.einsum("kij,ljm->klim", mats, p.matrices).reshape(-1, 2, 2),
+            (np.einsum("kij,lj->kli", mats, p.offsets) + offs[:, None, :]).reshape(-1, 2))
 
 
 def _det(p: Placement) -> np.ndarray:
@@ -1116,25 +1121,25 @@ def _placed_boxes(box: np.ndarray, p: Placement, idx: np.ndarray | None = None
     """Axis-parallel boxes (K×4) of ``box`` at each instance of ``p`` (or at the
     instances ``idx``)."""
     offs = p.offsets if idx is None else p.offsets[idx]
-    one = p.one_matrix
-    if one is None:
-        return _boxes_of(box, p.matrices if idx is None else p.matrices[idx], offs)
-    b0 = _boxes_of(box, one[None], np.zeros((1, 2)))[0]
-    out = np.empty((len(offs), 4))
-    out[:, :2] = offs + b0[:2]
-    out[:, 2:] = offs + b0[2:]
-    return out
+    if p.one_matrix is not None:
+        return _boxes_of(box, p.one_matrix[None], offs)
+    return _boxes_of(box, p.matrices if idx is None else p.matrices[idx], offs)
+
+
+def _box_under(box: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The axis-parallel box (4) of ``box`` under the linear map ``m`` (2×2)."""
+    pts = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]],
+                    [box[0], box[3]]]) @ m.T
+    return np.concatenate((pts.min(0), pts.max(0)))
 
 
 def _boxes_of(box: np.ndarray, mats: np.ndarray, offs: np.ndarray) -> np.ndarray:
     """Axis-parallel boxes (K×4) of ``box`` under K transforms (or under one matrix,
     ``mats`` 1×2×2, with K offsets)."""
-    corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]])
-    if len(mats) == 1 and len(offs) > 1 or len(mats) > 1 and (mats == mats[0]).all():
+    if len(mats) == 1 or len(mats) > 1 and (mats == mats[0]).all():
         # one transformation (one matrix for every offset, or all alike): move one box
-        pts = corners @ mats[0].T
-        b0 = np.concatenate((pts.min(0), pts.max(0)))
-        return np.tile(offs, 2) + b0
+        return np.tile(offs, 2) + _box_under(box, mats[0])
+    corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]])
     pts = _transform(corners, mats, offs).reshape(len(offs), 4, 2)
     return np.hstack((pts.min(1), pts.max(1)))
 

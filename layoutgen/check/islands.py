@@ -121,22 +121,24 @@ def _lattice(v: np.ndarray) -> tuple[float, np.ndarray] | None:
     """(step, integer index of each value) when the values ``v`` (µm) are ``v.min()``
     plus whole multiples of one step (to 1e-6 µm): a row or column of a die grid.
     A single distinct value gives step 0 and every index 0."""
-    lo = float(v.min())
-    rel = v - lo
+    rel = v - float(v.min())
     up = rel[rel > 1e-6]
     if not len(up):
         return 0.0, np.zeros(len(v), dtype=np.int64)
+
+    def on(step: float) -> tuple[float, np.ndarray] | None:
+        k = np.rint(rel / step)
+        return (step, k.astype(np.int64)) if np.abs(rel - k * step).max() <= 1e-6 else None
+
     # the step: the nearest value above the lowest (a die grid's second column), else
     # the smallest gap between neighbouring values (found by sorting)
-    for step in (float(up.min()), None):
-        if step is None:
-            gaps = np.diff(np.sort(up))
-            gaps = gaps[gaps > 1e-6]
-            step = float(min(up.min(), gaps.min() if len(gaps) else np.inf))
-        k = np.rint(rel / step)
-        if np.abs(rel - k * step).max() <= 1e-6:
-            return step, k.astype(np.int64)
-    return None
+    first = float(up.min())
+    found = on(first)
+    if found is None:
+        gaps = np.diff(np.sort(up))
+        gaps = gaps[gaps > 1e-6]
+        found = on(min(first, float(gaps.min()))) if len(gaps) else None
+    return found
 
 
 def _lattice_pairs(b: np.ndarray, d: float, both: bool,
@@ -213,9 +215,10 @@ def _lattice_pairs(b: np.ndarray, d: float, both: bool,
                 out_i.append(i)
                 out_j.append(j)
     rest = np.nonzero(~on)[0]
+    chunk = max(1, 2_000_000 // n)
     if len(rest):  # the others against every box
-        for r0 in range(0, len(rest), max(1, 2_000_000 // n)):
-            rs = rest[r0:r0 + max(1, 2_000_000 // n)]
+        for r0 in range(0, len(rest), chunk):
+            rs = rest[r0:r0 + chunk]
             ri, rj = np.nonzero(boxes_meet(b[rs][:, None, :], b[None, :, :], dg))
             ri = rs[ri]
             keep = ri != rj

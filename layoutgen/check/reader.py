@@ -260,10 +260,13 @@ def from_library(lib: gdstk.Library | list[gdstk.Cell], source: str, dbu: float)
                 first = refs[0][0]
                 key = first.tolist()
                 if all(m.tolist() == key for m, _ in refs):
-                    mats = np.broadcast_to(first, (len(offs), 2, 2)).copy()
+                    placement = Placement(child, np.broadcast_to(first, (len(offs), 2, 2)).copy(),
+                                          offs)
+                    placement.one_matrix = first  # (known: not compared again)
                 else:
-                    mats = np.concatenate([np.broadcast_to(m, (len(o), 2, 2)) for m, o in refs])
-                cd.placements.append(Placement(child, mats, offs))
+                    placement = Placement(child, np.concatenate(
+                        [np.broadcast_to(m, (len(o), 2, 2)) for m, o in refs]), offs)
+                cd.placements.append(placement)
             cells[gc.name] = cd
     if CONTEXT_CELL in cells:
         # KLayout (and gdsfactory through it) stores library and PCell context in a cell
